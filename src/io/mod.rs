@@ -1,0 +1,81 @@
+//! Streaming JSONL: read samples in chunks, score each chunk in parallel, write results in order.
+//!
+//! Memory stays flat however long the input is: at most one chunk of lines and its outcomes is
+//! held at a time. A line that is not UTF-8 or not a sample becomes an error outcome in its place.
+
+use std::io::{BufRead, Write};
+
+use serde_json::Value;
+
+use crate::batch::{Engine, parse_line};
+use crate::sample::{Outcome, Sample};
+
+/// Lines scored together; large enough to keep every core busy, small enough to stay flat.
+pub const DEFAULT_CHUNK_LINES: usize = 4096;
+
+/// Errors that stop a whole stream (a single bad line never does).
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The input could not be read.
+    #[error("reading input: {0}")]
+    Read(#[source] std::io::Error),
+    /// The output could not be written.
+    #[error("writing output: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// Counts from one streamed run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Outcomes written.
+    pub samples: usize,
+    /// Outcomes whose verdict is `error`.
+    pub errors: usize,
+    /// Outcomes that passed the accuracy check.
+    pub correct: usize,
+}
+
+/// Scores every non-blank JSONL line of `input` and writes one outcome line per sample to `output`.
+pub fn score_stream(
+    engine: &Engine,
+    input: impl BufRead,
+    mut output: impl Write,
+    chunk_lines: usize,
+) -> Result<StreamSummary, StreamError> {
+    let mut summary = StreamSummary::default();
+    let mut input = input;
+    let mut chunk: Vec<Result<Sample, Outcome>> = Vec::with_capacity(chunk_lines.max(1));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let read = input.read_until(b'\n', &mut buf).map_err(StreamError::Read)?;
+        if read > 0 {
+            match std::str::from_utf8(&buf) {
+                Ok(line) if line.trim().is_empty() => {}
+                Ok(line) => chunk.push(parse_line(line)),
+                Err(err) => chunk.push(Err(Outcome::error(
+                    Value::Null,
+                    format!("invalid UTF-8 at byte {} of the line", err.valid_up_to()),
+                ))),
+            }
+        }
+        if chunk.len() >= chunk_lines.max(1) || (read == 0 && !chunk.is_empty()) {
+            for outcome in engine.score_parsed(std::mem::take(&mut chunk)) {
+                write_outcome(&mut output, &outcome, &mut summary)?;
+            }
+            output.flush().map_err(StreamError::Write)?;
+        }
+        if read == 0 {
+            return Ok(summary);
+        }
+    }
+}
+
+fn write_outcome(output: &mut impl Write, outcome: &Outcome, summary: &mut StreamSummary) -> Result<(), StreamError> {
+    let line = serde_json::to_string(outcome).map_err(|e| StreamError::Write(e.into()))?;
+    output.write_all(line.as_bytes()).and_then(|()| output.write_all(b"\n")).map_err(StreamError::Write)?;
+    summary.samples += 1;
+    summary.errors += usize::from(outcome.verdict == crate::sample::Verdict::Error);
+    summary.correct += usize::from(outcome.correct);
+    Ok(())
+}

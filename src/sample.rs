@@ -1,0 +1,225 @@
+//! The `rlvr score` contract: one [`Sample`] in, one [`Outcome`] out.
+//!
+//! Samples arrive as JSON objects of unknown quality. [`Sample::from_json`] checks the fields this
+//! engine reads and reports the first problem as a [`SampleError`]; the caller turns that into an
+//! error outcome for that sample alone (see [`Outcome::error`]), echoing whatever `id` it could read.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One rollout to score, as read from a JSONL line or an HTTP body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Any JSON value, echoed unchanged in the outcome.
+    #[serde(default)]
+    pub id: Value,
+    /// The model output to judge.
+    pub completion: String,
+    /// The gold answer for math recipes (bare `42`, `$\frac12$` or `\boxed{2}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// Code tests (see the code verifier); kept as raw JSON until a code recipe reads them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Value>,
+    /// Programming language of the code in `completion` (default `python`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Name of the reward recipe; defaults to `math` when `answer` is present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<String>,
+    /// Every other field of the input object (prompt, group, labels, …), kept for recipes.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Why a JSON value is not a usable sample.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SampleError {
+    /// The line is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// The JSON value is not an object.
+    #[error("a sample must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    /// A required field is absent.
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    /// A field has the wrong JSON type.
+    #[error("field `{field}` must be {expected}, got {found}")]
+    WrongType {
+        /// The field's name.
+        field: &'static str,
+        /// The type the contract requires.
+        expected: &'static str,
+        /// The JSON type that was found.
+        found: &'static str,
+    },
+}
+
+/// Name of a JSON value's type, for error messages.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Sample {
+    /// Builds a sample for a completion and a gold answer (the common math case).
+    pub fn math(id: impl Into<Value>, completion: impl Into<String>, answer: impl Into<String>) -> Self {
+        Sample {
+            id: id.into(),
+            completion: completion.into(),
+            answer: Some(answer.into()),
+            tests: None,
+            language: None,
+            recipe: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Parses one JSONL line; on failure also returns the `id` it could read (or null).
+    pub fn from_line(line: &str) -> Result<Sample, (Value, SampleError)> {
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| (Value::Null, SampleError::InvalidJson(e.to_string())))?;
+        Sample::from_json(value)
+    }
+
+    /// Checks a JSON value against the contract; on failure also returns the `id` it could read.
+    pub fn from_json(value: Value) -> Result<Sample, (Value, SampleError)> {
+        let Value::Object(mut map) = value else {
+            return Err((Value::Null, SampleError::NotAnObject(json_type_name(&value))));
+        };
+        let id = map.remove("id").unwrap_or(Value::Null);
+        let fail = |e| Err((id.clone(), e));
+        let completion = match map.remove("completion") {
+            Some(Value::String(s)) => s,
+            Some(other) => {
+                return fail(SampleError::WrongType {
+                    field: "completion",
+                    expected: "a string",
+                    found: json_type_name(&other),
+                });
+            }
+            None => return fail(SampleError::MissingField("completion")),
+        };
+        let mut optional_string = |field: &'static str| match map.remove(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            // A numeric gold (`"answer": 42`) is common in datasets; read it as its text.
+            Some(Value::Number(n)) if field == "answer" => Ok(Some(n.to_string())),
+            Some(other) => Err(SampleError::WrongType { field, expected: "a string", found: json_type_name(&other) }),
+        };
+        let answer = match optional_string("answer") {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let language = match optional_string("language") {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let recipe = match optional_string("recipe") {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let tests = match map.remove("tests") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v),
+            Some(other) => {
+                return fail(SampleError::WrongType {
+                    field: "tests",
+                    expected: "an object",
+                    found: json_type_name(&other),
+                });
+            }
+        };
+        Ok(Sample { id, completion, answer, tests, language, recipe, extra: map })
+    }
+}
+
+/// The verdict of one sample: what the accuracy check concluded, or why it could not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The answer (or program) is right.
+    Correct,
+    /// The answer was read and is wrong.
+    Incorrect,
+    /// No final answer could be found in the completion.
+    NoAnswer,
+    /// The gold answer itself does not parse: reward 0 and a visible error, never a silent pass.
+    InvalidGold,
+    /// The answer was too large or too deep to judge within the configured limits.
+    LimitExceeded,
+    /// The sample itself was malformed, or judging it failed internally.
+    Error,
+}
+
+impl Verdict {
+    /// The name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::Incorrect => "incorrect",
+            Verdict::NoAnswer => "no_answer",
+            Verdict::InvalidGold => "invalid_gold",
+            Verdict::LimitExceeded => "limit_exceeded",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reward component's contribution: its raw score and the weight the recipe gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ComponentScore {
+    /// The component's raw score, before weighting.
+    pub score: f64,
+    /// The recipe's weight for this component; the reward is the sum of `score * weight`.
+    pub weight: f64,
+}
+
+/// The result for one sample, written as one JSONL line in input order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The sample's `id`, echoed (null when it could not be read).
+    pub id: Value,
+    /// The weighted reward.
+    pub reward: f64,
+    /// Whether the accuracy check passed.
+    pub correct: bool,
+    /// What the accuracy check concluded.
+    pub verdict: Verdict,
+    /// Each reward component's raw score and weight.
+    pub components: BTreeMap<String, ComponentScore>,
+    /// The answer the engine read from the completion, if any.
+    pub extracted: Option<String>,
+    /// A message when the sample was malformed or could not be judged; null otherwise.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    /// The outcome of a sample that could not be scored at all.
+    pub fn error(id: Value, message: impl Into<String>) -> Self {
+        Outcome {
+            id,
+            reward: 0.0,
+            correct: false,
+            verdict: Verdict::Error,
+            components: BTreeMap::new(),
+            extracted: None,
+            error: Some(message.into()),
+        }
+    }
+}

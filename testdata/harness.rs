@@ -1,0 +1,2 @@
+//! The data-driven test harness: every case under `testdata/` runs through here.
+//! (Filled in by the harness work.)
