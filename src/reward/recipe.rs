@@ -237,7 +237,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
 impl Recipe {
     /// Parses, checks and builds one recipe file's text.
     pub fn parse(path: &Path, text: &str) -> Result<Recipe, RecipeError> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        // Counted on bytes, so an offset inside a multi-byte character cannot panic.
+        let line_of = |offset: usize| text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1;
         let invalid = |offset: usize, message: String| RecipeError::Invalid {
             path: path.to_owned(),
             line: line_of(offset),
