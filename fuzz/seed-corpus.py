@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Builds fuzz/corpus/<target>/ seed files from testdata/ (run from the repo root).
 
-Each seed is one input the target understands: completions for `extract`, `gold\0pred`
-pairs serialised the way libFuzzer's `(&str, &str)` Arbitrary impl reads them is not stable,
-so `math_check` gets the raw pair text and lets the fuzzer mutate from there.
+Each seed is one input its target understands (see `rlvr::fuzzing`): completions for
+`extract`, `gold NUL completion` for `math_check`, whole JSONL lines for `sample_line`, and
+the shipped recipes for `recipe`.
 """
 import hashlib
 import json
