@@ -7,6 +7,10 @@
 //! group's) error outcome, never the batch's. When a component cannot score a sample, the sample's
 //! reward is 0, its verdict `error` (or `limit_exceeded` for a configured limit) and `error` names
 //! the component; the components that did score are still listed.
+//!
+//! A sample that could not be judged at all (unknown recipe, missing `answer`) never reaches
+//! this stage, so it is not a member of its group; set the group components' `group_size` to
+//! turn such a shrunken group into an error for every member instead of a statistic over fewer.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -455,3 +455,20 @@ fn a_panicking_component_is_one_error_outcome() {
     assert_eq!(out[1].verdict, Verdict::Error);
     assert!(out[1].error.as_deref().is_some_and(|e| e.contains("component bug")), "{:?}", out[1].error);
 }
+
+#[test]
+fn every_prefix_of_every_shipped_recipe_parses_or_names_a_real_line() {
+    for (file, text) in recipe::BUILTIN {
+        let lines = text.lines().count().max(1);
+        for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let prefix = &text[..end];
+            match Recipe::parse(Path::new(file), prefix) {
+                Ok(recipe) => assert!(!recipe.components.is_empty()),
+                Err(RecipeError::Invalid { line, .. }) => {
+                    assert!((1..=lines + 1).contains(&line), "{file}[..{end}]: line {line} of {lines}")
+                }
+                Err(other) => panic!("{file}[..{end}]: unexpected {other}"),
+            }
+        }
+    }
+}
