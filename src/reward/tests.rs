@@ -472,3 +472,21 @@ fn every_prefix_of_every_shipped_recipe_parses_or_names_a_real_line() {
         }
     }
 }
+
+#[test]
+fn the_user_guide_documents_every_component_parameter_and_recipe() {
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("verifiers/README.md"))
+        .expect("verifiers/README.md");
+    for c in COMPONENTS {
+        let row = guide
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", c.name())))
+            .unwrap_or_else(|| panic!("verifiers/README.md has no row for `{}`", c.name()));
+        for p in c.params() {
+            assert!(row.contains(&format!("`{}`", p.name)), "the row of `{}` misses `{}`", c.name(), p.name);
+        }
+    }
+    for recipe in builtin().iter() {
+        assert!(guide.contains(&format!("| `{}` |", recipe.name)), "recipe `{}` is not listed", recipe.name);
+    }
+}
