@@ -31,6 +31,7 @@
 pub mod accuracy;
 pub mod answer_tags;
 pub mod apply;
+pub mod cases;
 pub mod language;
 pub mod length;
 pub mod overlong;

@@ -4,7 +4,7 @@
 //!   limits, a group of samples with hand-given judgements, and the expected raw scores (or error).
 //!   Each case runs through [`score_judged`], the same path the engine uses, with the case's
 //!   samples forming one group (a sample can opt out with `"group": null`).
-//! * `testdata/rewards/reference/anchors_output.jsonl`: the numbers the anchor implementations
+//! * `testdata/rewards/reference/anchors_output.ndjson`: the numbers the anchor implementations
 //!   (open-r1, TRL, verl) compute for the cases that name one; a case's `expected` must equal
 //!   them, unless the case says why it differs (`anchor_differs`), in which case it must differ.
 //! * Every shipped recipe's `[[example]]`s score as documented, given their stated verdicts; and,
@@ -13,12 +13,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::*;
 use crate::sample::Outcome;
-
-const TOLERANCE: f64 = 1e-9;
+use cases::{RewardCase, TOLERANCE};
 
 fn rewards_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rewards")
@@ -44,123 +43,24 @@ fn cases() -> Vec<(String, usize, Value)> {
     out
 }
 
-/// A one-component recipe for a case.
-fn case_recipe(case: &Value) -> Result<Recipe, String> {
-    let name = case["component"].as_str().ok_or("no `component`")?;
-    let component = component(name).ok_or_else(|| format!("unknown component `{name}`"))?;
-    let params: toml::Table = serde_json::from_value(case.get("params").cloned().unwrap_or(Value::Object(Map::new())))
-        .map_err(|e| format!("params: {e}"))?;
-    let limits: RewardLimits = match case.get("limits") {
-        Some(l) => serde_json::from_value(l.clone()).map_err(|e| format!("limits: {e}"))?,
-        None => RewardLimits::default(),
-    };
-    let scorer = build_component(component, &params).map_err(|e| e.to_string())?;
-    Ok(Recipe {
-        name: format!("case-{name}"),
-        description: String::new(),
-        verifier: VerifierKind::Math,
-        components: vec![ComponentSpec { name: name.to_string(), weight: 1.0, params, scorer }],
-        limits,
-        examples: Vec::new(),
-    })
-}
-
-/// The case's samples (with the case's group unless a sample sets its own) and their judgements.
-fn case_samples(id: &str, case: &Value) -> Vec<(Sample, Judgement)> {
-    let samples = case["samples"].as_array().expect("`samples` is an array");
-    samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut map = s.as_object().expect("a sample is an object").clone();
-            let verdict: Verdict = serde_json::from_value(map.remove("verdict").unwrap_or(Value::from("incorrect")))
-                .expect("a valid verdict");
-            let count = |v: Option<Value>| v.and_then(|v| v.as_u64()).map(|n| n as u32);
-            let judgement = Judgement {
-                tests_passed: count(map.remove("tests_passed")),
-                tests_total: count(map.remove("tests_total")),
-                ..Judgement::of(verdict)
-            };
-            map.entry("group").or_insert_with(|| Value::from(id));
-            map.insert("id".into(), Value::from(format!("{id}#{i}")));
-            let sample = Sample::from_json(Value::Object(map)).expect("a valid sample");
-            (sample, judgement)
-        })
-        .collect()
-}
-
-fn score_case(id: &str, case: &Value) -> Result<Vec<Outcome>, String> {
-    let recipe = case_recipe(case)?;
-    let samples = case_samples(id, case);
-    let judged: Vec<Judged<'_>> =
-        samples.iter().map(|(sample, j)| Judged { sample, recipe: &recipe, judgement: j.clone() }).collect();
-    Ok(score_judged(&judged))
-}
-
-/// Checks one outcome against one `expected` entry; `None` when it matches.
-fn mismatch(component: &str, outcome: &Outcome, expected: &Value, unit: Option<&Value>) -> Option<String> {
-    match expected {
-        Value::Number(n) => {
-            let want = n.as_f64()?;
-            let Some(got) = outcome.components.get(component) else {
-                return Some(format!("expected {want}, got error {:?}", outcome.error));
-            };
-            if (got.score - want).abs() > TOLERANCE || outcome.error.is_some() {
-                return Some(format!("expected {want}, got {} (error {:?})", got.score, outcome.error));
-            }
-            if let Some(unit) = unit {
-                let got_unit = serde_json::to_value(got.length_unit).unwrap_or(Value::Null);
-                if &got_unit != unit {
-                    return Some(format!("expected length_unit {unit}, got {got_unit}"));
-                }
-            }
-            None
-        }
-        Value::Object(e) => {
-            let text = e.get("error").and_then(Value::as_str).unwrap_or("");
-            let verdict = e.get("verdict").and_then(Value::as_str).unwrap_or("error");
-            match &outcome.error {
-                Some(msg) if msg.contains(text) && outcome.verdict.as_str() == verdict && outcome.reward == 0.0 => None,
-                other => {
-                    Some(format!("expected {verdict} error containing `{text}`, got {:?} {other:?}", outcome.verdict))
-                }
-            }
-        }
-        other => Some(format!("bad expected entry {other}")),
-    }
-}
-
 #[test]
 fn every_case_scores_as_expected() {
     let mut failures = Vec::new();
     let mut ids = BTreeSet::new();
     let all = cases();
-    assert!(all.len() >= 40, "expected the full case set, found {}", all.len());
-    for (file, line, case) in &all {
-        let id = case["id"].as_str().unwrap_or_else(|| panic!("{file}:{line}: no id"));
-        assert!(ids.insert(id.to_string()), "{file}:{line}: duplicate id {id}");
-        assert!(
-            case.get("source").or(case.get("see")).and_then(Value::as_str).is_some_and(|s| !s.is_empty()),
-            "{file}:{line}: {id} names no source"
-        );
-        let component = case["component"].as_str().unwrap_or_default();
-        assert_eq!(format!("{component}.jsonl"), *file, "{file}:{line}: {id} is filed under the wrong component");
-        let expected = case["expected"].as_array().unwrap_or_else(|| panic!("{file}:{line}: no expected"));
-        let outcomes = match score_case(id, case) {
-            Ok(o) => o,
+    assert!(all.len() >= 80, "expected the full case set, found {}", all.len());
+    for (file, line, json) in &all {
+        let case = match RewardCase::from_line(&json.to_string()) {
+            Ok(case) => case,
             Err(e) => {
-                failures.push(format!("{file}:{line} {id}: {e}"));
+                failures.push(format!("{file}:{line}: {e}"));
                 continue;
             }
         };
-        if outcomes.len() != expected.len() {
-            failures.push(format!("{file}:{line} {id}: {} samples, {} expected", outcomes.len(), expected.len()));
-            continue;
-        }
-        for (i, (outcome, want)) in outcomes.iter().zip(expected).enumerate() {
-            if let Some(why) = mismatch(component, outcome, want, case.get("expected_unit")) {
-                failures.push(format!("{file}:{line} {id} sample {i}: {why}"));
-            }
+        assert!(ids.insert(case.id.clone()), "{file}:{line}: duplicate id {}", case.id);
+        assert_eq!(format!("{}.jsonl", case.component), *file, "{file}:{line}: {} is filed wrongly", case.id);
+        if let Err(why) = case.run() {
+            failures.push(format!("{file}:{line} {}: {}", case.id, why.replace('\n', "\n    ")));
         }
     }
     assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
@@ -168,7 +68,7 @@ fn every_case_scores_as_expected() {
 
 #[test]
 fn cases_agree_with_the_anchor_implementations() {
-    let text = std::fs::read_to_string(rewards_dir().join("reference/anchors_output.jsonl"))
+    let text = std::fs::read_to_string(rewards_dir().join("reference/anchors_output.ndjson"))
         .expect("run testdata/rewards/reference/anchors.py");
     let anchors: BTreeMap<String, Value> = text
         .lines()

@@ -3,7 +3,7 @@
 
 Usage (from the repository root):
 
-    python3 testdata/rewards/reference/anchors.py > testdata/rewards/reference/anchors_output.jsonl
+    python3 testdata/rewards/reference/anchors.py > testdata/rewards/reference/anchors_output.ndjson
 
 For every case in testdata/rewards/*.jsonl that names an `anchor`, this prints one JSON line
 `{"id", "anchor", "values"}` with the anchor's scores for the case's samples. The Rust test
