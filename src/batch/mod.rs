@@ -3,6 +3,11 @@
 //! Every sample is judged under `catch_unwind`, so an internal bug in one verifier becomes that
 //! sample's `error` verdict, never the batch's. Gold answers are parsed once per distinct gold
 //! and shared across the batch: a GRPO group re-checks the same gold 8–64 times.
+//!
+//! Scoring has two stages. First every sample is judged by its recipe's accuracy verifier, in
+//! parallel. Then [`crate::reward::score_judged`] runs the recipes' components: per-sample ones
+//! in parallel, group-level ones (Kimi's length reward) once per group of this batch. The
+//! judging stage is where the time goes; the split is what lets a component see its group.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
