@@ -6,8 +6,9 @@
 //! `ngram_size` ≥ 1 (checked at load). This is open-r1's `get_repetition_penalty_reward`;
 //! lower-casing and whitespace follow Rust's Unicode definitions, which agree with Python's
 //! for all text except the ASCII separator controls U+001C–U+001F (Python splits on them).
-//! TRL's newer version counts token ids instead of words; that needs the ids, which a sample
-//! does not carry.
+//! With `unit = "token_ids"` the n-grams are taken over the sample's `completion_ids` (an array
+//! of integers, as TRL's and verl's rollouts have them) instead of words, which is TRL's current
+//! `get_repetition_penalty_reward`; a sample without that field is a typed error.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -20,6 +21,11 @@ pub struct Repetition;
 const PARAMS: &[ParamDoc] = &[
     ParamDoc { name: "ngram_size", default: "3", doc: "words per n-gram (≥ 1)" },
     ParamDoc { name: "max_penalty", default: "-1.0", doc: "score of a fully repetitive completion (≤ 0)" },
+    ParamDoc {
+        name: "unit",
+        default: "\"words\"",
+        doc: "\"words\" (lower-cased, whitespace-separated; open-r1) or \"token_ids\" (`completion_ids`; TRL)",
+    },
 ];
 
 /// The built repetition scorer.
@@ -27,6 +33,7 @@ const PARAMS: &[ParamDoc] = &[
 struct RepetitionScorer {
     ngram_size: usize,
     max_penalty: f64,
+    token_ids: bool,
 }
 
 impl RewardComponent for Repetition {
@@ -52,20 +59,46 @@ impl RewardComponent for Repetition {
         if max_penalty > 0.0 {
             return Err(params.error("max_penalty", format!("{max_penalty} should not be positive")));
         }
-        Ok(Arc::new(RepetitionScorer { ngram_size, max_penalty }))
+        let token_ids = match params.string("unit", "words")? {
+            "words" => false,
+            "token_ids" => true,
+            other => return Err(params.error("unit", format!("must be \"words\" or \"token_ids\", got \"{other}\""))),
+        };
+        Ok(Arc::new(RepetitionScorer { ngram_size, max_penalty, token_ids }))
+    }
+}
+
+impl RepetitionScorer {
+    /// `(1 − unique / total) · max_penalty` over the n-grams of `items`; 0 with fewer than n items.
+    fn penalty<T: Eq + std::hash::Hash>(&self, items: &[T]) -> f64 {
+        if items.len() < self.ngram_size {
+            return 0.0;
+        }
+        let ngrams: Vec<&[T]> = items.windows(self.ngram_size).collect();
+        let unique: HashSet<&[T]> = ngrams.iter().copied().collect();
+        (1.0 - unique.len() as f64 / ngrams.len() as f64) * self.max_penalty
+    }
+}
+
+/// The sample's `completion_ids`, as integers.
+fn completion_ids(ctx: &ScoreContext<'_>) -> Result<Vec<i64>, ScoreError> {
+    let invalid = |message: String| ScoreError::InvalidField { field: "completion_ids", message };
+    match ctx.sample.extra.get("completion_ids") {
+        None | Some(serde_json::Value::Null) => Err(invalid("is required by unit = \"token_ids\"".into())),
+        Some(serde_json::Value::Array(ids)) => {
+            ids.iter().map(|id| id.as_i64().ok_or_else(|| invalid(format!("must hold integers, got {id}")))).collect()
+        }
+        Some(other) => Err(invalid(format!("must be an array of integers, got {other}"))),
     }
 }
 
 impl Scorer for RepetitionScorer {
     fn score(&self, ctx: &ScoreContext<'_>) -> Result<Measured, ScoreError> {
+        if self.token_ids {
+            return Ok(self.penalty(&completion_ids(ctx)?).into());
+        }
         let lower = ctx.completion()?.to_lowercase();
         let words: Vec<&str> = lower.split_whitespace().collect();
-        if words.len() < self.ngram_size {
-            return Ok(0.0.into());
-        }
-        let ngrams: Vec<&[&str]> = words.windows(self.ngram_size).collect();
-        let unique: HashSet<&[&str]> = ngrams.iter().copied().collect();
-        let scaling = 1.0 - unique.len() as f64 / ngrams.len() as f64;
-        Ok((scaling * self.max_penalty).into())
+        Ok(self.penalty(&words).into())
     }
 }

@@ -308,6 +308,36 @@ def think_format_reward(completions: list[list[dict[str, str]]], **kwargs) -> li
     return [1.0 if match else 0.0 for match in matches]
 
 
+def trl_get_repetition_penalty_reward(ngram_size: int = 3, max_penalty: float = -1.0) -> Callable:
+    # Named with a trl_ prefix here only because open-r1's function of the same name is above.
+    if ngram_size <= 0:
+        raise ValueError(f"ngram_size must be greater than 0, got {ngram_size}")
+    if max_penalty > 0:
+        raise ValueError(f"max_penalty {max_penalty} should not be positive")
+    return _RepetitionPenalty(ngram_size, max_penalty)
+
+
+class _RepetitionPenalty:
+    # Callable class rather than a closure so the reward stays picklable: the async GRPO rollout
+    # worker forwards reward funcs to a spawned child process, and closures can't be pickled.
+    __name__ = "repetition_penalty_reward"
+
+    def __init__(self, ngram_size: int, max_penalty: float):
+        self.ngram_size = ngram_size
+        self.max_penalty = max_penalty
+
+    def __call__(self, completion_ids: list[list[int]], **kwargs) -> list[float]:
+        rewards = []
+        for ids in completion_ids:
+            if len(ids) < self.ngram_size:
+                rewards.append(0.0)
+                continue
+            ngrams = list(zip(*[ids[i:] for i in range(self.ngram_size)], strict=False))
+            scaling = 1 - len(set(ngrams)) / len(ngrams)
+            rewards.append(scaling * self.max_penalty if scaling else 0.0)
+        return rewards
+
+
 def get_soft_overlong_punishment(max_completion_len: int, soft_punish_cache: int) -> Callable:
     return _SoftOverlongPunishment(max_completion_len, soft_punish_cache)
 
@@ -391,6 +421,9 @@ def run_anchor(anchor, params, samples):
     if anchor == "open-r1 get_repetition_penalty_reward":
         fn = get_repetition_penalty_reward(params.get("ngram_size", 3), params.get("max_penalty", -1.0))
         return fn(completions)
+    if anchor == "trl get_repetition_penalty_reward":
+        fn = trl_get_repetition_penalty_reward(params.get("ngram_size", 3), params.get("max_penalty", -1.0))
+        return fn([s["completion_ids"] for s in samples])
     if anchor == "trl think_format_reward":
         return think_format_reward(completions)
     if anchor == "trl get_soft_overlong_punishment":
