@@ -307,6 +307,10 @@ impl Recipe {
                     format!("example.components: `{unknown}` is not a component of recipe `{name}`"),
                 ));
             }
+            let reserved = ["id", "completion", "answer", "tests", "language", "recipe"];
+            if let Some(key) = example.fields.keys().find(|k| reserved.contains(&k.as_str())) {
+                return Err(invalid(at, format!("example.fields.{key}: set `{key}` on the example itself")));
+            }
             if !example.reward.is_finite() {
                 return Err(invalid(at, "example.reward must be finite".into()));
             }

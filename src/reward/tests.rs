@@ -264,6 +264,12 @@ fn recipe_errors_name_the_line_and_the_key() {
         parse_err(&format!("{HEAD}[[component]]\nname = \"repetition\"\nparams = {{ max_penalty = 0.5 }}\n"));
     assert_eq!((line, msg.contains("should not be positive")), (6, true), "{msg}");
 
+    let (line, msg) = parse_err(&format!(
+        "{HEAD}[[component]]\nname = \"accuracy\"\n[[example]]\ncompletion = \"x\"\nverdict = \"correct\"\nreward = 1.0\n\
+         fields = {{ recipe = \"math\" }}\n"
+    ));
+    assert_eq!((line, msg.contains("example.fields.recipe")), (6, true), "{msg}");
+
     let (_, msg) = parse_err(HEAD);
     assert!(msg.contains("at least one [[component]]"), "{msg}");
 }
