@@ -74,6 +74,7 @@ static READERS: &[Reader] = &[
         accepts: |p| file_name_is(p, "math_verify_string_extraction.jsonl"),
         read: read_string_extraction,
     },
+    Reader { kind: "reward-case", accepts: |p| p.starts_with("rewards"), read: read_reward_case },
     Reader { kind: "sample", accepts: |_| true, read: read_sample },
 ];
 
@@ -89,6 +90,8 @@ enum Check {
     GoldSelf { gold: String },
     /// The case cannot be expressed through rlvr's API; it fails with this reason (list it as `unmappable`).
     Unmappable(String),
+    /// A reward-component case (`testdata/rewards/`), run by `rlvr::reward::cases`.
+    Reward(Box<rlvr::reward::cases::RewardCase>),
 }
 
 /// The labels of one case; `None` means "not checked".
@@ -182,6 +185,12 @@ fn read_sample(case: &Map<String, Value>) -> Result<Check, String> {
         _ => None,
     };
     Ok(Check::Score { sample: Value::Object(case.clone()), expect, needs_recipe })
+}
+
+/// A reward-component case: one component, hand-given verdicts, expected raw scores.
+fn read_reward_case(case: &Map<String, Value>) -> Result<Check, String> {
+    let case = rlvr::reward::cases::RewardCase::from_line(&Value::Object(case.clone()).to_string())?;
+    Ok(Check::Reward(Box::new(case)))
 }
 
 /// A MATH-500 problem: its gold must parse and equal itself boxed.
@@ -406,6 +415,7 @@ impl Case {
         let check = self.check.as_ref().map_err(|e| format!("malformed case: {e}"))?;
         match check {
             Check::Unmappable(why) => Err(format!("not mappable onto rlvr: {why}")),
+            Check::Reward(case) => case.run().map(|()| Completion::Completed),
             Check::Score { sample, expect, needs_recipe } => {
                 if let Some(recipe) = needs_recipe
                     && engine.recipes().get(recipe).is_none()
