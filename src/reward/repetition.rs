@@ -76,7 +76,8 @@ impl RepetitionScorer {
         }
         let ngrams: Vec<&[T]> = items.windows(self.ngram_size).collect();
         let unique: HashSet<&[T]> = ngrams.iter().copied().collect();
-        (1.0 - unique.len() as f64 / ngrams.len() as f64) * self.max_penalty
+        // `+ 0.0` turns the -0.0 of "no repetition × negative penalty" into 0.0 for the output.
+        (1.0 - unique.len() as f64 / ngrams.len() as f64) * self.max_penalty + 0.0
     }
 }
 
