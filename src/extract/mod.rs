@@ -9,10 +9,11 @@
 //!
 //! | tier | [`AnswerSource`] | example |
 //! |---|---|---|
+//! | 0 | `AnswerPhrase` | Minerva's sentence "The final answer is $18$. I hope it is correct." (outranks boxes: Minerva-style models box intermediate results) |
 //! | 1 | `Boxed` | `\boxed{\frac{1}{2}}`, `\fbox{3}`, `\boxed 5`, `\boxed5` |
 //! | 2 | `AnswerTag` | `<answer>18</answer>` (the last complete pair) |
 //! | 3 | `Gsm8k` | `#### 18` |
-//! | 4 | `AnswerPhrase` | "the answer is 18.", `Answer: 18`, `**Answer:** 18`, "Final Answer: The final answer is $18$. I hope it is correct.", "答案是 18", "la réponse est 18" |
+//! | 4 | `AnswerPhrase` | "the answer is 18.", `Answer: 18`, `**Answer:** 18`, "答案是 18", "la réponse est 18"; when a sentence follows the marker ("Answer: Jane started 3 hours ago"), its first math environment or number |
 //! | 5 | `Bold` | `**73**` (a bold span that starts like an answer: digit, sign, `$`, `\`, bracket) |
 //! | 6 | `Whole` | the whole trimmed final part, when short and answer-like: `-5`, `7,425,000`, `$x^2$`, `(1,2)`, `\text{Evelyn}` |
 //! | 7 | `MathEnv` | the last `$…$`, `$$…$$`, `\(…\)`, `\[…\]` whose content is not prose |
@@ -289,6 +290,9 @@ pub fn extract_answer(completion: &str, config: &ExtractConfig) -> Result<Extrac
 fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, ExtractError> {
     if text.trim().is_empty() {
         return Err(ExtractError::NoAnswer);
+    }
+    if let Some(f) = phrase::find_minerva(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)) {
+        return Ok(f);
     }
     match boxed_tier(text, config) {
         BoxedTier::Answer(f) => return Ok(f),

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::scan::{env_at, prose_words};
+use super::scan::{env_at, find_math_envs, first_number, prose_words};
 
 /// Answer markers, English first, then other languages seen in multilingual evaluations.
 static ANSWER_MARKER: LazyLock<Regex> = LazyLock::new(|| {
@@ -23,6 +23,10 @@ static ANSWER_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("the answer-marker regex is a valid constant")
 });
+
+/// The "final answer is" of Minerva's format sentence.
+static MINERVA_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bfinal\s+answer\s+is\b").expect("the Minerva regex is a valid constant"));
 
 /// GSM8K's final-answer marker.
 static GSM8K_MARKER: LazyLock<Regex> =
@@ -135,8 +139,31 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
     {
         start += is_at + 4;
     }
-    let tail = text[start..end].trim();
-    (!tail.is_empty()).then_some(start..end)
+    let tail = &text[start..end];
+    // A sentence after the marker ("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois"):
+    // its first math environment, or else its first number, is the answer.
+    if prose_words(tail) >= 3 {
+        if let Some(env) = find_math_envs(tail).into_iter().next() {
+            return Some(start + env.whole.start..start + env.whole.end);
+        }
+        if let Some(number) = first_number(tail) {
+            return Some(start + number.start..start + number.end);
+        }
+    }
+    (!tail.trim().is_empty()).then_some(start..end)
+}
+
+/// Minerva's format sentence, "The final answer is X. I hope it is correct.": the rightmost
+/// "final answer is" whose answer is followed by "I hope". Few-shot Minerva-style models box
+/// intermediate results, so this sentence outranks `\boxed{}` (as in Math-Verify, priority 0).
+pub(crate) fn find_minerva(text: &str) -> Option<Range<usize>> {
+    let ends: Vec<usize> = MINERVA_MARKER.find_iter(text).map(|m| m.end()).collect();
+    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| {
+        let tail = phrase_tail(text, end)?;
+        let after = text[tail.end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '$' | '"'));
+        let hope = after.as_bytes().get(..6).is_some_and(|b| b.eq_ignore_ascii_case(b"i hope"));
+        hope.then_some(tail)
+    })
 }
 
 #[cfg(test)]
@@ -159,6 +186,9 @@ mod tests {
         assert_eq!(phrase("the answer is (1, 2), done"), Some("(1, 2)"));
         assert_eq!(phrase("no marker here"), None);
         assert_eq!(phrase("The answer is"), None);
+        assert_eq!(phrase("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois."), Some("220"));
+        assert_eq!(phrase("Final Answer: Jane started growing Sphere 3 hours ago."), Some("3"));
+        assert_eq!(phrase("The answer is the value $x = 4$ that we found"), Some("$x = 4$"));
     }
 
     #[test]
@@ -166,6 +196,13 @@ mod tests {
         assert_eq!(phrase("所以答案是 42。"), Some("42"));
         assert_eq!(phrase("Donc la réponse est 7."), Some("7"));
         assert_eq!(phrase("Ответ: 12"), Some("12"));
+    }
+
+    #[test]
+    fn minerva_sentence() {
+        let text = r"so \boxed{200} and \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.";
+        assert_eq!(find_minerva(text).map(|r| &text[r]), Some("$10,455$"));
+        assert_eq!(find_minerva("The final answer is 5."), None);
     }
 
     #[test]

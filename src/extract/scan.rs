@@ -286,12 +286,12 @@ pub(crate) fn number(input: &str) -> IResult<&str, &str> {
     .parse(input)
 }
 
-/// The last number of `text` (with a leading minus sign when it is one), scanning once.
+/// Calls `visit` with each number of `text` (with its leading minus sign), left to right, in one
+/// scan; stops when `visit` returns `false`.
 ///
 /// Digits glued to a preceding ASCII letter (`x2`, `AZYUK2A`, `\frac12`) are not numbers.
-pub(crate) fn last_number(text: &str) -> Option<Range<usize>> {
+fn scan_numbers(text: &str, mut visit: impl FnMut(Range<usize>) -> bool) {
     let bytes = text.as_bytes();
-    let mut last = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -315,11 +315,32 @@ pub(crate) fn last_number(text: &str) -> Option<Range<usize>> {
                     start = i - 1;
                 }
             }
-            last = Some(start..i + token.len());
+            if !visit(start..i + token.len()) {
+                return;
+            }
         }
         i = end.max(i + 1);
     }
+}
+
+/// The last number of `text` (see [`scan_numbers`] for what counts).
+pub(crate) fn last_number(text: &str) -> Option<Range<usize>> {
+    let mut last = None;
+    scan_numbers(text, |r| {
+        last = Some(r);
+        true
+    });
     last
+}
+
+/// The first number of `text` (see [`scan_numbers`] for what counts).
+pub(crate) fn first_number(text: &str) -> Option<Range<usize>> {
+    let mut first = None;
+    scan_numbers(text, |r| {
+        first = Some(r);
+        false
+    });
+    first
 }
 
 /// Number of prose words in `text`: runs of two or more letters (any script) that are not a LaTeX
@@ -506,6 +527,7 @@ mod tests {
         assert_eq!(last("ratio 13/28"), Some("13/28".into()));
         assert_eq!(last("about .4 of it"), Some(".4".into()));
         assert_eq!(last("no digits"), None);
+        assert_eq!(first_number("aura 220 $ dans 12 mois").map(|r| r.start), Some(5));
     }
 
     #[test]
