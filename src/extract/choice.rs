@@ -242,8 +242,9 @@ pub fn gold_choice(gold: &str) -> Option<char> {
     let rest = &text[at + 1..];
     let rest = rest.trim_start_matches(['}', ')', '*', '$']);
     let wrapped = at > 0;
+    let punctuated = rest.strip_prefix(['.', ')']).is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace));
     let ok = rest.is_empty()
-        || rest.starts_with(['.', ')', ':'])
+        || punctuated
         || (wrapped && rest.starts_with(char::is_whitespace))
         || (rest.starts_with(' ') && rest[1..].starts_with(|n: char| n.is_ascii_uppercase()));
     ok.then_some(c)
@@ -322,6 +323,8 @@ mod tests {
         assert_eq!(gold_choice("42"), None);
         assert_eq!(gold_choice("Evelyn"), None);
         assert_eq!(gold_choice("A farmer"), None);
+        assert_eq!(gold_choice("$$A:B=1$$"), None);
+        assert_eq!(gold_choice("B. 12 apples"), Some('B'));
         assert_eq!(choices_up_to('B'), vec!['A', 'B', 'C', 'D']);
         assert_eq!(choices_up_to('F'), vec!['A', 'B', 'C', 'D', 'E', 'F']);
     }

@@ -45,6 +45,19 @@
 //! * **Golds are not completions.** [`extract_gold`] unwraps `\boxed{}`, `<answer>`, `####` and
 //!   delimiters but never guesses a last number.
 //!
+//! # Calling it from a verifier
+//!
+//! ```text
+//! gold_choice(gold) == Some(letter)  → extract_choice(completion, &choices_up_to(letter), &config)
+//! otherwise                          → extract_gold(gold) for the gold, extract_answer(completion, &config):
+//!   Ok(extraction)          parse extraction.answer (extraction.source says how sure the reading is)
+//!   Err(NoAnswer)           Verdict::NoAnswer
+//!   Err(Hedged(answers))    Verdict::Incorrect for a single-answer gold; when the gold has several
+//!                           answers (a list or set of n ≥ 2), `answers` (distinct, in order) is the
+//!                           predicted list: compare it as a set (or re-extract with MultipleBoxed::List)
+//!   Err(TooLong { .. })     Verdict::LimitExceeded
+//! ```
+//!
 //! # Why it is built this way
 //!
 //! Every scan is linear and iterative (see [`scan`]): reward functions see hostile text from a

@@ -150,7 +150,14 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
             return Some(start + number.start..start + number.end);
         }
     }
-    (!tail.trim().is_empty()).then_some(start..end)
+    // "the answer is not obvious": words without a digit or any math are not an answer; an
+    // earlier marker or a weaker tier gets its chance.
+    let tail = tail.trim();
+    let mathless = !tail.contains(|c: char| c.is_ascii_digit() || c == '\\' || c == '$');
+    if tail.is_empty() || (mathless && prose_words(tail) >= 2) {
+        return None;
+    }
+    Some(start..end)
 }
 
 /// Minerva's format sentence, "The final answer is X. I hope it is correct.": the rightmost
@@ -186,6 +193,8 @@ mod tests {
         assert_eq!(phrase("the answer is (1, 2), done"), Some("(1, 2)"));
         assert_eq!(phrase("no marker here"), None);
         assert_eq!(phrase("The answer is"), None);
+        assert_eq!(phrase("The answer is not obvious yet."), None);
+        assert_eq!(phrase("The answer is Evelyn."), Some("Evelyn"));
         assert_eq!(phrase("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois."), Some("220"));
         assert_eq!(phrase("Final Answer: Jane started growing Sphere 3 hours ago."), Some("3"));
         assert_eq!(phrase("The answer is the value $x = 4$ that we found"), Some("$x = 4$"));
