@@ -560,10 +560,14 @@ fn trials(cases: Vec<Case>, shared: Arc<Shared>) -> Vec<Trial> {
             case.name = format!("{first}#{count}");
             case.check = Err(format!("duplicate case name `{first}`: ids must be unique within a file"));
         }
-        let kind = READERS
-            .iter()
-            .find(|r| (r.accepts)(Path::new(&format!("{}.jsonl", case.file))))
-            .map_or("sample", |r| r.kind);
+        let kind = match &case.check {
+            Ok(Check::Score { needs_recipe: Some(recipe), .. }) => recipe.clone(),
+            _ => READERS
+                .iter()
+                .find(|r| (r.accepts)(Path::new(&format!("{}.jsonl", case.file))))
+                .map_or("sample", |r| r.kind)
+                .to_string(),
+        };
         let shared = Arc::clone(&shared);
         trials.push(Trial::ignorable_test(case.name.clone(), move || run_case(&case, &shared)).with_kind(kind));
     }
