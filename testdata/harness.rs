@@ -20,7 +20,8 @@
 //! Every case must carry `source` or `see` (where it came from) and at least one label. Two files
 //! have their own readers, registered in [`READERS`]: `math500_problems.jsonl` (each gold must
 //! parse and be judged equal to itself boxed) and Math-Verify's
-//! `math_verify_string_extraction.jsonl` (mapped onto the engine where rlvr has the option).
+//! `math_verify_string_extraction.jsonl` (mapped onto the engine where rlvr has the option). Reward
+//! cases (`testdata/rewards/`) have their own format and runner, [`rlvr::reward::cases`].
 //!
 //! `testdata/known_failures.toml` lists the cases where we disagree with the label, each with a
 //! kind (`label`: our verdict is right and the label wrong; `gap`: rlvr falls short;
@@ -68,6 +69,7 @@ struct Reader {
 
 /// Every case-file reader, tried in order; the last accepts every file.
 static READERS: &[Reader] = &[
+    Reader { kind: "reward", accepts: |p| p.starts_with("rewards"), read: read_reward_case },
     Reader { kind: "gold-self", accepts: |p| file_name_is(p, "math500_problems.jsonl"), read: read_gold_self },
     Reader {
         kind: "mv-string-extraction",
@@ -87,6 +89,8 @@ enum Check {
     Score { sample: Value, expect: Expectation, needs_recipe: Option<String> },
     /// The gold must parse, and `\boxed{gold}` must be judged correct against it.
     GoldSelf { gold: String },
+    /// A reward-component case (`testdata/rewards/`), run by its own runner in the library.
+    Reward(Box<rlvr::reward::cases::RewardCase>),
     /// The case cannot be expressed through rlvr's API; it fails with this reason (list it as `unmappable`).
     Unmappable(String),
 }
@@ -182,6 +186,13 @@ fn read_sample(case: &Map<String, Value>) -> Result<Check, String> {
         _ => None,
     };
     Ok(Check::Score { sample: Value::Object(case.clone()), expect, needs_recipe })
+}
+
+/// A reward-component case: one component, a group of judged samples and the expected raw
+/// scores; [`rlvr::reward::cases::RewardCase::run`] scores them the way the engine does.
+fn read_reward_case(case: &Map<String, Value>) -> Result<Check, String> {
+    let line = Value::Object(case.clone()).to_string();
+    rlvr::reward::cases::RewardCase::from_line(&line).map(|c| Check::Reward(Box::new(c)))
 }
 
 /// A MATH-500 problem: its gold must parse and equal itself boxed.
@@ -406,6 +417,7 @@ impl Case {
         let check = self.check.as_ref().map_err(|e| format!("malformed case: {e}"))?;
         match check {
             Check::Unmappable(why) => Err(format!("not mappable onto rlvr: {why}")),
+            Check::Reward(case) => case.run().map(|()| Completion::Completed),
             Check::Score { sample, expect, needs_recipe } => {
                 if let Some(recipe) = needs_recipe
                     && engine.recipes().get(recipe).is_none()
