@@ -32,7 +32,8 @@
 //! `RLVR_TESTDATA_PANICS=1` to also see them (and backtraces) as they happen.
 //!
 //! `-- --report` (or `--report=PATH`, or `RLVR_TESTDATA_REPORT=PATH`) prints or writes a Markdown
-//! agreement table per file after the run, for the README.
+//! agreement table per file after the run, for the README. `RLVR_TESTDATA_FAILURES=PATH` writes
+//! the unexpected failures as JSONL (`name`, `message`), to triage them into the list.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -299,6 +300,8 @@ enum Status {
 #[derive(Default)]
 struct Ledger {
     rows: Mutex<Vec<(String, String, Status)>>,
+    /// Unexpected failures as `(case name, message)`, for `RLVR_TESTDATA_FAILURES`.
+    failures: Mutex<Vec<(String, String)>>,
 }
 
 impl Ledger {
@@ -306,6 +309,19 @@ impl Ledger {
         if let Ok(mut rows) = self.rows.lock() {
             rows.push((file.to_string(), source.to_string(), status));
         }
+    }
+
+    fn record_failure(&self, name: &str, message: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.push((name.to_string(), message.to_string()));
+        }
+    }
+
+    /// The unexpected failures as JSONL (`{"name", "message"}`), sorted by name, for triage.
+    fn failures_jsonl(&self) -> String {
+        let mut failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        failures.sort();
+        failures.iter().map(|(name, message)| json!({ "name": name, "message": message }).to_string() + "\n").collect()
     }
 
     /// A Markdown table: one row per case file, then the total.
@@ -623,6 +639,7 @@ fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
         }
         (Err(diff), None) => {
             shared.ledger.record(&case.file, &repo, Status::Disagree);
+            shared.ledger.record_failure(&case.name, &diff);
             Err(format!("{header}\n{diff}").into())
         }
     }
@@ -683,6 +700,12 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+    }
+    if let Some(path) = std::env::var_os("RLVR_TESTDATA_FAILURES")
+        && let Err(e) = std::fs::write(&path, shared.ledger.failures_jsonl())
+    {
+        eprintln!("cannot write the failures to {}: {e}", PathBuf::from(path).display());
+        return std::process::ExitCode::from(2);
     }
     conclusion.exit_code()
 }
