@@ -364,11 +364,11 @@ impl Ledger {
         };
         for (file, row) in &by_file {
             let run = row.cases - row.not_run;
-            let sources: Vec<&str> = row.sources.iter().map(String::as_str).collect();
+            let sources = summarize_sources(&row.sources);
             let _ = writeln!(
                 out,
                 "| {file} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                sources.join(", ").replace('|', "\\|"),
+                sources.replace('|', "\\|"),
                 row.cases,
                 row.agree,
                 pct(row.agree, run),
@@ -400,6 +400,31 @@ impl Ledger {
         );
         out
     }
+}
+
+/// Sources shown per report row.
+const SHOWN_SOURCES: usize = 3;
+
+/// Characters of one source shown in the report.
+const SHOWN_SOURCE_CHARS: usize = 60;
+
+/// The report's source cell: the first few sources, each shortened, and how many more there are.
+fn summarize_sources(sources: &BTreeSet<String>) -> String {
+    let mut shown: Vec<String> = sources
+        .iter()
+        .take(SHOWN_SOURCES)
+        .map(|s| {
+            if s.chars().count() <= SHOWN_SOURCE_CHARS {
+                s.clone()
+            } else {
+                format!("{}…", s.chars().take(SHOWN_SOURCE_CHARS).collect::<String>())
+            }
+        })
+        .collect();
+    if sources.len() > SHOWN_SOURCES {
+        shown.push(format!("+{} more", sources.len() - SHOWN_SOURCES));
+    }
+    shown.join(", ")
 }
 
 /// The repository a `source` names (`owner/repo@commit:path` → `owner/repo`).
