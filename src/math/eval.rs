@@ -427,11 +427,15 @@ pub fn pow(base: &Value, exp: &Value, lim: &MathLimits) -> R<Value> {
                 }
             }
             if e.is_integer() {
-                let bits = base.bits() as f64;
+                // Size of the result: n·log2 of the larger of numerator and denominator.
+                let bits = match base.as_q() {
+                    Some(q) => log2_big(q.numer()).max(log2_big(q.denom())).max(1.0),
+                    None => base.bits() as f64,
+                };
                 let n = e.numer().abs().to_f64().unwrap_or(f64::INFINITY);
-                let mag = match base.approx() {
-                    Ok((re, im)) => re.hypot(im).log2().abs() * n,
-                    Err(_) => bits * n,
+                let mag = match base.as_q() {
+                    Some(q) => log2_abs(q).abs() * n,
+                    None => bits * n,
                 };
                 if bits * n > lim.max_integer_bits as f64 {
                     return Err(EvalError::TooLarge { log2_magnitude: Some(mag) });

@@ -137,6 +137,12 @@ const FUNCS: &[&str] = &[
     "cosh", "tanh", "coth", "ln", "log", "lg", "exp",
 ];
 
+/// Two-letter words kept whole because they are units (`10 cm`); other short words are products.
+pub const SHORT_UNITS: &[&str] = &[
+    "cm", "mm", "km", "kg", "mg", "ml", "lb", "oz", "ft", "yd", "mi", "hr", "am", "pm", "ms", "kw", "mw", "hz", "kb",
+    "mb", "gb", "tb", "dm", "st", "nd", "rd", "th", "sq", "rs",
+];
+
 const GREEK: &[&str] = &[
     "alpha",
     "beta",
@@ -432,7 +438,7 @@ impl Lexer<'_> {
 
     fn number(&mut self) -> Result<(), MathError> {
         let mut int = self.digits();
-        if int.len() <= 3 && !int.is_empty() {
+        if int.len() <= 3 && !int.is_empty() && int != "0" {
             let mut grouped = String::new();
             let save = self.i;
             let mut groups = 0;
@@ -515,7 +521,14 @@ impl Lexer<'_> {
             "sqrt" => Tok::Cmd("sqrt".into()),
             "frac" | "dfrac" | "tfrac" => Tok::Cmd("frac".into()),
             _ if FUNCS.contains(&w) => Tok::Func(w.to_string()),
-            _ => Tok::Word(w.to_string()),
+            _ if w.len() >= 3 || SHORT_UNITS.contains(&w) => Tok::Word(w.to_string()),
+            _ => {
+                // `xy`, `ab`: a product of one-letter variables.
+                for c in w.chars() {
+                    self.out.push(Tok::Letter(c));
+                }
+                return;
+            }
         };
         self.out.push(tok);
     }

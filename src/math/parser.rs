@@ -89,7 +89,12 @@ fn preclean(src: &str) -> String {
     if let Some(c) = s.find(',') {
         let (a, f) = (&s[..c], &s[c + 1..]);
         let digits = |x: &str| !x.is_empty() && x.bytes().all(|d| d.is_ascii_digit());
-        if digits(a) && digits(f) && f.len() != 3 && (a == "0" || a.len() >= 4 || f.len() >= 2) && b.len() < 40 {
+        if digits(a)
+            && digits(f)
+            && (f.len() != 3 || a == "0")
+            && (a == "0" || a.len() >= 4 || f.len() >= 2)
+            && b.len() < 40
+        {
             return format!("{a}.{f}");
         }
     }
@@ -126,7 +131,12 @@ fn number(l: &NumLit) -> Expr {
     let fnum =
         if frac.is_empty() { BigInt::zero() } else { BigInt::parse_bytes(frac.as_bytes(), 10).unwrap_or_default() };
     let scale = ten.pow(frac.len() as u32);
-    let mut value = BigRational::from_integer(int) + BigRational::new(fnum, scale.clone());
+    // Integers skip the rational normalisation (a gcd on a 100,000-digit number is not free).
+    let mut value = if frac.is_empty() {
+        BigRational::from_integer(int)
+    } else {
+        BigRational::new(int * &scale + fnum, scale.clone())
+    };
     let mut written = None;
     if !l.rep.is_empty() {
         let rnum = BigInt::parse_bytes(l.rep.as_bytes(), 10).unwrap_or_default();

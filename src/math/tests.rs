@@ -86,3 +86,58 @@ fn math500_golds_parse() {
     }
     assert_eq!(bad, 0);
 }
+
+#[test]
+#[ignore = "development aid: runs testdata/math through `equivalent` with a crude extraction"]
+fn testdata_math_dev() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/math");
+    let mut total = 0;
+    let mut bad = 0;
+    let mut names: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    names.sort();
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let (Some(g), Some(c), Some(e)) = (v["answer"].as_str(), v["completion"].as_str(), v["expected"].as_bool())
+            else {
+                continue;
+            };
+            let start = std::time::Instant::now();
+            let r = equivalent(g, &crude_extract(c), &MathConfig::default());
+            let took = start.elapsed();
+            total += 1;
+            let want_verdict = v["expected_verdict"].as_str();
+            let ok = (r.verdict == Verdict::Correct) == e && want_verdict.is_none_or(|w| w == r.verdict.as_str());
+            if !ok || took.as_millis() > 20 {
+                bad += usize::from(!ok);
+                let short = |s: &str| s.chars().take(120).collect::<String>();
+                eprintln!(
+                    "{} {} exp={e} got={} {:?} gold={:?} pred={:?} :: {}",
+                    if ok { "SLOW" } else { "FAIL" },
+                    v["id"],
+                    r.verdict,
+                    took,
+                    short(g),
+                    short(&crude_extract(c)),
+                    short(&r.reason)
+                );
+            }
+        }
+    }
+    eprintln!("testdata/math: {} of {total} fail", bad);
+    assert_eq!(bad, 0);
+}
+
+#[test]
+fn big_integer_parse_is_fast() {
+    let big = "9".repeat(100_000);
+    let t = std::time::Instant::now();
+    let e = parse_answer(&big, &MathLimits::default());
+    assert!(e.is_ok());
+    eprintln!("parse 100k digits: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let r = equivalent(&big, &big, &MathConfig::default());
+    eprintln!("equivalent: {:?}", t.elapsed());
+    assert_eq!(r.verdict, Verdict::Correct);
+}
