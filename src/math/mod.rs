@@ -145,7 +145,7 @@ impl Default for MathConfig {
             extract: ExtractConfig::default(),
             tolerance: Tolerance::default(),
             random_points: 4,
-            seed: 0x5EED_0F_2026,
+            seed: 0x5EED_2026,
         }
     }
 }

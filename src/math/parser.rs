@@ -232,7 +232,6 @@ impl Parser<'_> {
 
     /// Items separated by `,`/`;`/"and" up to one of `closers` (consumed and returned) or the end.
     fn seq(&mut self, closers: &[Tok]) -> Result<(Vec<Expr>, Option<Tok>), MathError> {
-        self.enter()?;
         let mut items = Vec::new();
         let closer = loop {
             while self.peek().is_some_and(|t| is_sep(t) || *t == Tok::Dot) {
@@ -252,7 +251,6 @@ impl Parser<'_> {
                 Some(t) => return self.fail(format!("unexpected {t:?}")),
             }
         };
-        self.leave();
         Ok((items, closer))
     }
 
@@ -294,7 +292,6 @@ impl Parser<'_> {
     }
 
     fn add(&mut self) -> Result<Expr, MathError> {
-        self.enter()?;
         let mut terms = vec![self.mul()?];
         loop {
             match self.peek() {
@@ -316,7 +313,6 @@ impl Parser<'_> {
             }
             self.node()?;
         }
-        self.leave();
         Ok(if terms.len() == 1 { terms.pop().unwrap_or(Expr::EmptySet) } else { Expr::Add(terms) })
     }
 
@@ -352,8 +348,9 @@ impl Parser<'_> {
             || matches!(&first, Expr::Neg(b) if matches!(&**b, Expr::Num(n) if n.written.is_none() && n.value.is_integer()));
         let mut factors = vec![first];
         let mut acc: Option<Expr> = None;
-        loop {
-            let Some(t) = self.peek().cloned() else { break };
+        // `a/b/c/…` nests to the left: each quotient counts as one level of depth.
+        let mut wraps = 0usize;
+        while let Some(t) = self.peek().cloned() {
             match t {
                 Tok::Times => {
                     self.i += 1;
@@ -363,16 +360,22 @@ impl Parser<'_> {
                     self.i += 1;
                     let d = self.unary()?;
                     let n = fold(acc.take(), std::mem::take(&mut factors));
+                    self.enter()?;
+                    wraps += 1;
                     acc = Some(Expr::Div(Box::new(n), Box::new(d)));
                 }
                 Tok::Word(w) if percent_word(&w) => {
                     self.i += 1;
                     let n = fold(acc.take(), std::mem::take(&mut factors));
+                    self.enter()?;
+                    wraps += 1;
                     acc = Some(Expr::Percent(Box::new(n)));
                 }
                 Tok::Word(w) if degree_word(&w) => {
                     self.i += 1;
                     let n = fold(acc.take(), std::mem::take(&mut factors));
+                    self.enter()?;
+                    wraps += 1;
                     acc = Some(Expr::Degree(Box::new(n)));
                 }
                 Tok::Word(w) if unit_word(&w) => {
@@ -384,10 +387,14 @@ impl Parser<'_> {
                     if percent_word(&l) || l == "%" {
                         self.i += 1;
                         let n = fold(acc.take(), std::mem::take(&mut factors));
+                        self.enter()?;
+                        wraps += 1;
                         acc = Some(Expr::Percent(Box::new(n)));
                     } else if degree_word(&l) {
                         self.i += 1;
                         let n = fold(acc.take(), std::mem::take(&mut factors));
+                        self.enter()?;
+                        wraps += 1;
                         acc = Some(Expr::Degree(Box::new(n)));
                     } else if is_sep(&Tok::Text(s.clone())) {
                         break;
@@ -444,6 +451,7 @@ impl Parser<'_> {
             }
             self.node()?;
         }
+        self.depth -= wraps;
         Ok(fold(acc, factors))
     }
 
@@ -475,8 +483,19 @@ impl Parser<'_> {
     }
 
     fn postfix(&mut self) -> Result<Expr, MathError> {
-        let mut base = self.atom()?;
-        loop {
+        let base = self.atom()?;
+        // Each postfix operator wraps the tree one level deeper (`1!!!…`), so it counts as nesting.
+        let mut wraps = 0;
+        let r = self.postfix_chain(base, &mut wraps);
+        self.depth -= wraps;
+        r
+    }
+
+    fn postfix_chain(&mut self, mut base: Expr, wraps: &mut usize) -> Result<Expr, MathError> {
+        while matches!(self.peek(), Some(Tok::Caret | Tok::Bang | Tok::Percent | Tok::Degree | Tok::Prime | Tok::Under))
+        {
+            self.enter()?;
+            *wraps += 1;
             match self.peek() {
                 Some(Tok::Caret) => {
                     self.i += 1;
@@ -492,9 +511,7 @@ impl Parser<'_> {
                         self.i += 1;
                         base = rename(base, "'");
                     } else {
-                        self.enter()?;
                         let e = self.script()?;
-                        self.leave();
                         base = Expr::Pow(Box::new(base), Box::new(e));
                     }
                 }
@@ -579,6 +596,13 @@ impl Parser<'_> {
     }
 
     fn atom(&mut self) -> Result<Expr, MathError> {
+        self.enter()?;
+        let e = self.atom_inner();
+        self.leave();
+        e
+    }
+
+    fn atom_inner(&mut self) -> Result<Expr, MathError> {
         self.node()?;
         let Some(t) = self.bump() else { return self.fail("unexpected end of answer") };
         match t {
@@ -633,9 +657,7 @@ impl Parser<'_> {
             }
             Tok::Pipe => {
                 self.abs += 1;
-                self.enter()?;
                 let e = self.add()?;
-                self.leave();
                 self.abs -= 1;
                 if !self.eat(&Tok::Pipe) {
                     return self.fail("unclosed `|`");
@@ -659,7 +681,6 @@ impl Parser<'_> {
     }
 
     fn command(&mut self, c: &str) -> Result<Expr, MathError> {
-        self.enter()?;
         let e = match c {
             "frac" => {
                 let a = self.arg()?;
@@ -691,12 +712,10 @@ impl Parser<'_> {
             }
             other => return self.fail(format!("unsupported command `\\{other}`")),
         };
-        self.leave();
         Ok(e)
     }
 
     fn function(&mut self, name: String) -> Result<Expr, MathError> {
-        self.enter()?;
         let mut power = None;
         let mut base = None;
         for _ in 0..2 {
@@ -741,12 +760,10 @@ impl Parser<'_> {
                 e => Expr::Pow(Box::new(e), Box::new(p)),
             };
         }
-        self.leave();
         Ok(e)
     }
 
     fn environment(&mut self, env: &str) -> Result<Expr, MathError> {
-        self.enter()?;
         let mut rows: Vec<Vec<Expr>> = Vec::new();
         let mut row: Vec<Expr> = Vec::new();
         let saved = self.abs;
@@ -780,7 +797,6 @@ impl Parser<'_> {
         if !row.is_empty() {
             rows.push(row);
         }
-        self.leave();
         match env {
             "pmatrix" | "bmatrix" | "matrix" | "Bmatrix" | "vmatrix" | "Vmatrix" | "smallmatrix" | "array" => {
                 let w = rows.first().map_or(0, Vec::len);
@@ -811,9 +827,7 @@ impl Parser<'_> {
             return Ok(Expr::EmptySet);
         }
         if !norm.is_empty() && norm.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b',') {
-            self.enter()?;
             let inner = parse(&norm, self.lim)?;
-            self.leave();
             return Ok(inner);
         }
         if norm.is_empty() {

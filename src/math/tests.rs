@@ -141,3 +141,123 @@ fn big_integer_parse_is_fast() {
     eprintln!("equivalent: {:?}", t.elapsed());
     assert_eq!(r.verdict, Verdict::Correct);
 }
+
+fn limits() -> MathLimits {
+    MathLimits::default()
+}
+
+fn parse_limit_name(r: Result<Expr, MathError>) -> Option<&'static str> {
+    match r {
+        Err(MathError::Limit { limit, .. }) => Some(limit),
+        _ => None,
+    }
+}
+
+#[test]
+fn max_answer_bytes_boundary() {
+    let lim = MathLimits { max_answer_bytes: 10, ..limits() };
+    assert!(parse_answer("1234567890", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("12345678901", &lim)), Some("max_answer_bytes"));
+}
+
+#[test]
+fn max_depth_boundary() {
+    // `k` nested parentheses around `1` nest `k + 1` atoms.
+    let lim = MathLimits { max_depth: 5, ..limits() };
+    assert!(parse_answer("((((1))))", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("(((((1)))))", &lim)), Some("max_depth"));
+    // Postfix chains and quotient chains nest too.
+    assert!(parse_answer("1!!!!!", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("1!!!!!!", &lim)), Some("max_depth"));
+    assert!(parse_answer("1/2/3/4/5", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("1/2/3/4/5/6/7", &lim)), Some("max_depth"));
+    assert!(parse_answer("----1", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("-----1", &lim)), Some("max_depth"));
+}
+
+#[test]
+fn max_nodes_boundary() {
+    let lim = MathLimits { max_nodes: 9, ..limits() };
+    // Five atoms and four `+`: nine nodes.
+    assert!(parse_answer("1+2+3+4+5", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("1+2+3+4+5+6", &lim)), Some("max_nodes"));
+}
+
+#[test]
+fn max_integer_bits_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_integer_bits: 64, ..limits() }, ..MathConfig::default() };
+    assert_eq!(equivalent("2^{64}", "18446744073709551616", &cfg).verdict, Verdict::Correct);
+    // 2^65 is over budget; against itself written differently it cannot be decided.
+    assert_eq!(equivalent("2^{65}", "2 \\cdot 2^{64}", &cfg).verdict, Verdict::LimitExceeded);
+    // …but a small value is still told apart from it by magnitude.
+    assert_eq!(equivalent("2^{650}", "1", &cfg).verdict, Verdict::Incorrect);
+}
+
+#[test]
+fn max_factorial_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_factorial: 20, ..limits() }, ..MathConfig::default() };
+    assert_eq!(equivalent("20!", "2432902008176640000", &cfg).verdict, Verdict::Correct);
+    assert_eq!(equivalent("21!", "21 \\cdot 20!", &cfg).verdict, Verdict::LimitExceeded);
+}
+
+#[test]
+fn max_list_items_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_list_items: 3, ..limits() }, ..MathConfig::default() };
+    assert_eq!(equivalent("1,2,3", "3,2,1", &cfg).verdict, Verdict::Correct);
+    assert_eq!(equivalent("1,2,3,4", "4,3,2,1", &cfg).verdict, Verdict::LimitExceeded);
+}
+
+#[test]
+fn pm_expansion_limit() {
+    // Four `\pm` give 16 alternatives (the cap); five give a typed limit.
+    let four = "\\pm1\\pm2\\pm4\\pm8";
+    assert_eq!(eq(four, four), Verdict::Correct);
+    let four_list: Vec<String> = (0..16)
+        .map(|k| {
+            let v: i32 = [1, 2, 4, 8].iter().enumerate().map(|(b, x)| if k >> b & 1 == 1 { *x } else { -*x }).sum();
+            v.to_string()
+        })
+        .collect();
+    assert_eq!(eq(four, &four_list.join(",")), Verdict::Correct);
+    assert_eq!(eq("\\pm1\\pm2\\pm4\\pm8\\pm16", "1"), Verdict::LimitExceeded);
+}
+
+/// Runs `f` on a thread with rayon's and tokio's default stack (2 MiB).
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    let h = std::thread::Builder::new().stack_size(2 << 20).spawn(f);
+    assert!(h.is_ok_and(|h| h.join().is_ok()));
+}
+
+#[test]
+fn deep_inputs_on_a_2mib_stack() {
+    on_small_stack(|| {
+        let cfg = MathConfig::default();
+        let d = cfg.limits.max_depth;
+        let nest = |open: &str, close: &str, k: usize| format!("{}1{}", open.repeat(k), close.repeat(k));
+        let cases = [
+            nest("(", ")", d - 1),
+            nest("\\frac{1}{", "}", d / 2 - 1),
+            nest("\\sqrt{", "}", d / 2 - 1),
+            nest("2^{", "}", d / 2 - 1),
+            nest("|", "|", d - 1),
+            nest("-", "", d - 1),
+            nest("\\{", "\\}", d - 1),
+            nest("\\left(", "\\right)", d - 1),
+            format!("1{}", "!".repeat(d - 1)),
+            nest("{", "}", d - 1),
+        ];
+        for c in &cases {
+            // At the limit: parses, compares and drops without overflowing.
+            let r = equivalent(c, c, &cfg);
+            assert_eq!(r.verdict, Verdict::Correct, "{}", &c[..40.min(c.len())]);
+            let e = parse_answer(c, &cfg.limits);
+            assert!(e.is_ok(), "{}", &c[..40.min(c.len())]);
+            let _ = equivalent(c, "2", &cfg);
+        }
+        // One past: a typed limit, never an overflow.
+        let past = nest("(", ")", d);
+        assert_eq!(parse_limit_name(parse_answer(&past, &cfg.limits)), Some("max_depth"));
+        let braces = nest("{", "}", 100_000);
+        assert_eq!(equivalent("1", &braces, &cfg).verdict, Verdict::LimitExceeded);
+    });
+}
