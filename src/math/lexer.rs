@@ -263,16 +263,27 @@ struct Lexer<'a> {
     b: &'a [u8],
     i: usize,
     out: Vec<Tok>,
+    /// Open `(`, `[`, `\{` minus closed ones: inside them a plain `,` separates items.
+    brackets: i64,
 }
 
 /// Splits an answer into tokens.
 pub fn tokenize(src: &str) -> Result<Vec<Tok>, MathError> {
-    let mut lx = Lexer { src, b: src.as_bytes(), i: 0, out: Vec::with_capacity(src.len() / 2 + 4) };
+    let mut lx = Lexer { src, b: src.as_bytes(), i: 0, out: Vec::with_capacity(src.len() / 2 + 4), brackets: 0 };
     lx.run()?;
     Ok(lx.out)
 }
 
 impl Lexer<'_> {
+    fn push(&mut self, t: Tok) {
+        match t {
+            Tok::LParen | Tok::LBrack | Tok::LSet => self.brackets += 1,
+            Tok::RParen | Tok::RBrack | Tok::RSet => self.brackets -= 1,
+            _ => {}
+        }
+        self.out.push(t);
+    }
+
     fn peek(&self, k: usize) -> u8 {
         self.b.get(self.i + k).copied().unwrap_or(0)
     }
@@ -286,7 +297,7 @@ impl Lexer<'_> {
                 b'.' if self.peek(1).is_ascii_digit() => self.number()?,
                 b'.' => {
                     self.i += 1;
-                    self.out.push(Tok::Dot);
+                    self.push(Tok::Dot);
                 }
                 b'a'..=b'z' | b'A'..=b'Z' => self.word(),
                 b'\\' => self.command()?,
@@ -306,7 +317,7 @@ impl Lexer<'_> {
                         if matches!(self.out.last(), Some(Tok::Num(_) | Tok::Letter(_) | Tok::RParen | Tok::RBrace))
                             && (self.peek(0).is_ascii_alphanumeric() || self.peek(0) == b'(')
                         {
-                            self.out.push(Tok::Caret);
+                            self.push(Tok::Caret);
                         }
                     } else {
                         self.simple(Tok::Times)
@@ -321,7 +332,7 @@ impl Lexer<'_> {
                 b'!' => {
                     if self.peek(1) == b'=' {
                         self.i += 2;
-                        self.out.push(Tok::Rel(RelOp::Ne));
+                        self.push(Tok::Rel(RelOp::Ne));
                     } else {
                         self.simple(Tok::Bang)
                     }
@@ -331,12 +342,12 @@ impl Lexer<'_> {
                 b'&' => self.simple(Tok::Amp),
                 b'=' => {
                     self.i += if self.peek(1) == b'=' { 2 } else { 1 };
-                    self.out.push(Tok::Rel(RelOp::Eq));
+                    self.push(Tok::Rel(RelOp::Eq));
                 }
                 b'<' => {
                     if self.peek(1) == b'=' {
                         self.i += 2;
-                        self.out.push(Tok::Rel(RelOp::Le));
+                        self.push(Tok::Rel(RelOp::Le));
                     } else {
                         self.simple(Tok::Rel(RelOp::Lt))
                     }
@@ -344,7 +355,7 @@ impl Lexer<'_> {
                 b'>' => {
                     if self.peek(1) == b'=' {
                         self.i += 2;
-                        self.out.push(Tok::Rel(RelOp::Ge));
+                        self.push(Tok::Rel(RelOp::Ge));
                     } else {
                         self.simple(Tok::Rel(RelOp::Gt))
                     }
@@ -359,7 +370,7 @@ impl Lexer<'_> {
 
     fn simple(&mut self, t: Tok) {
         self.i += 1;
-        self.out.push(t);
+        self.push(t);
     }
 
     fn unicode(&mut self) -> Result<(), MathError> {
@@ -383,7 +394,7 @@ impl Lexer<'_> {
             '∪' => Tok::Cup,
             '∅' => Tok::Empty,
             '²' | '³' => {
-                self.out.push(Tok::Caret);
+                self.push(Tok::Caret);
                 let d = if ch == '²' { "2" } else { "3" };
                 Tok::Num(NumLit { int: d.into(), frac: None, rep: String::new(), exp: 0 })
             }
@@ -401,7 +412,7 @@ impl Lexer<'_> {
             }
             c => return Err(err(self.src, format!("unexpected character `{c}`"))),
         };
-        self.out.push(tok);
+        self.push(tok);
         Ok(())
     }
 
@@ -414,10 +425,14 @@ impl Lexer<'_> {
     }
 
     /// Length of a thousands separator at the cursor followed by exactly three digits, if any.
-    fn thousands_sep(&self) -> Option<usize> {
+    fn thousands_sep(&self, in_brackets: bool) -> Option<usize> {
         let rest = &self.b[self.i..];
         let seps: [&[u8]; 6] = [b"{,}", b",\\!", b"\\,", b",", b"\\ ", b" "];
         for sep in seps {
+            if in_brackets && (sep == b"," || sep == b" ") {
+                // `(12,102)` is a pair, not twelve thousand.
+                continue;
+            }
             if rest.starts_with(sep) {
                 let mut k = sep.len();
                 if sep == b",\\!" && rest.get(k) == Some(&b' ') {
@@ -442,7 +457,8 @@ impl Lexer<'_> {
             let mut grouped = String::new();
             let save = self.i;
             let mut groups = 0;
-            while let Some(k) = self.thousands_sep() {
+            let in_brackets = self.brackets > 0;
+            while let Some(k) = self.thousands_sep(in_brackets) {
                 self.i += k;
                 grouped.push_str(&self.src[self.i..self.i + 3]);
                 self.i += 3;
@@ -492,7 +508,7 @@ impl Lexer<'_> {
                 }
             }
         }
-        self.out.push(Tok::Num(NumLit { int, frac, rep, exp }));
+        self.push(Tok::Num(NumLit { int, frac, rep, exp }));
         Ok(())
     }
 
@@ -506,12 +522,12 @@ impl Lexer<'_> {
         if glued && w.len() <= 3 && !matches!(w, "pi" | "and" | "or") {
             // `10cm` is `10·c·m`, not a unit: units are written apart (`10 cm`) or spelled out (`10weeks`).
             for c in w.chars() {
-                self.out.push(Tok::Letter(c));
+                self.push(Tok::Letter(c));
             }
             return;
         }
         if w.len() == 1 {
-            self.out.push(Tok::Letter(w.as_bytes()[0] as char));
+            self.push(Tok::Letter(w.as_bytes()[0] as char));
             return;
         }
         let tok = match w {
@@ -525,12 +541,12 @@ impl Lexer<'_> {
             _ => {
                 // `xy`, `ab`: a product of one-letter variables.
                 for c in w.chars() {
-                    self.out.push(Tok::Letter(c));
+                    self.push(Tok::Letter(c));
                 }
                 return;
             }
         };
-        self.out.push(tok);
+        self.push(tok);
     }
 
     /// Reads a `{…}` argument verbatim (balanced braces), returning its contents.
@@ -565,7 +581,7 @@ impl Lexer<'_> {
     /// Lexes a command whose name is only the first `len` letters of the letters that follow.
     fn command_prefix(&mut self, len: usize) -> Result<(), MathError> {
         let end = self.i + 1 + len;
-        let mut sub = Lexer { src: &self.src[..end], b: &self.b[..end], i: self.i, out: Vec::new() };
+        let mut sub = Lexer { src: &self.src[..end], b: &self.b[..end], i: self.i, out: Vec::new(), brackets: 0 };
         sub.command()?;
         self.out.append(&mut sub.out);
         self.i = end;
@@ -589,7 +605,7 @@ impl Lexer<'_> {
                 0 => return Ok(()),
                 _ => return Err(err(self.src, format!("unknown command `\\{}`", c as char))),
             };
-            self.out.push(tok);
+            self.push(tok);
             return Ok(());
         }
         let start = self.i;
@@ -614,15 +630,15 @@ impl Lexer<'_> {
             let math_style = name.starts_with("math") || name == "boldsymbol" || name == "bm";
             let single = content.len() == 1 && content.as_bytes()[0].is_ascii_alphabetic();
             if name == "operatorname" && FUNCS.contains(&content.as_str()) {
-                self.out.push(Tok::Func(content));
+                self.push(Tok::Func(content));
             } else if math_style && single {
-                self.out.push(Tok::Letter(content.as_bytes()[0] as char));
+                self.push(Tok::Letter(content.as_bytes()[0] as char));
             } else if math_style && (content.starts_with('\\') || content.bytes().any(|b| b.is_ascii_digit())) {
                 // `\mathbf{\alpha}`, `\mathrm{2x}`: styling around math, lex the inside.
                 let inner = tokenize(&content)?;
                 self.out.extend(inner);
             } else {
-                self.out.push(Tok::Text(content));
+                self.push(Tok::Text(content));
             }
             return Ok(());
         }
@@ -684,7 +700,7 @@ impl Lexer<'_> {
                 return Err(err(self.src, format!("unsupported command `\\{name}`")));
             }
         };
-        self.out.push(tok);
+        self.push(tok);
         Ok(())
     }
 }

@@ -261,3 +261,69 @@ fn deep_inputs_on_a_2mib_stack() {
         assert_eq!(equivalent("1", &braces, &cfg).verdict, Verdict::LimitExceeded);
     });
 }
+
+#[test]
+#[ignore = "throughput measurement: run with --release --ignored --nocapture"]
+fn throughput() {
+    let cfg = MathConfig::default();
+    let measure = |name: &str, pairs: &[(String, String)]| {
+        let golds: Vec<Answer> = pairs.iter().map(|(g, _)| prepare(g, &cfg.limits).0).collect();
+        let start = std::time::Instant::now();
+        let mut n = 0usize;
+        let mut correct = 0usize;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for (g, (_, p)) in golds.iter().zip(pairs) {
+                correct += usize::from(check_answers(g, p, &cfg).verdict == Verdict::Correct);
+                n += 1;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {:.0} pairs/s ({n} pairs, {:.1}% correct)",
+            n as f64 / secs,
+            100.0 * correct as f64 / n as f64
+        );
+    };
+    let simple: Vec<(String, String)> = (0..1000).map(|k| (format!("{k}"), format!("{k}.0"))).collect();
+    measure("integer vs decimal (parse both sides)", &simple);
+    let same: Vec<(String, String)> = (0..1000).map(|k| (format!("{k}"), format!("{k}"))).collect();
+    measure("identical integers (string fast path)", &same);
+    let frac: Vec<(String, String)> =
+        (1..1000).map(|k| (format!("\\frac{{{k}}}{{{}}}", k + 1), format!("{k}/{}", k + 1))).collect();
+    measure("\\frac vs a/b", &frac);
+    let wrong: Vec<(String, String)> = (1..1000).map(|k| (format!("{k}"), format!("{}", k + 1))).collect();
+    measure("wrong integers", &wrong);
+    if let Ok(text) = std::fs::read_to_string("/work/shared/corpus/math/math500_problems.jsonl") {
+        let golds: Vec<String> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["answer"].as_str().map(String::from))
+            .collect();
+        let selfpairs: Vec<(String, String)> = golds.iter().map(|g| (g.clone(), format!("{g} "))).collect();
+        measure("MATH-500 golds vs themselves", &selfpairs);
+        let shifted: Vec<(String, String)> =
+            golds.iter().zip(golds.iter().cycle().skip(1)).map(|(g, p)| (g.clone(), p.clone())).collect();
+        measure("MATH-500 golds vs the next gold (wrong)", &shifted);
+        let sym: Vec<(String, String)> = golds
+            .iter()
+            .map(|g| (g.clone(), g.replace("\\frac", "\\dfrac").replace("\\left", "").replace("\\right", "")))
+            .collect();
+        measure("MATH-500 golds vs reformatted", &sym);
+    }
+}
+
+#[test]
+#[ignore = "development aid: print parsed MATH-500 golds"]
+fn print_math500() {
+    let Ok(text) = std::fs::read_to_string("/work/shared/corpus/math/math500_problems.jsonl") else { return };
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let g = v["answer"].as_str().unwrap_or_default();
+        if let Ok(e) = parse_answer(g, &MathLimits::default()) {
+            let p = e.to_string();
+            if p.replace(' ', "") != g.replace(' ', "") {
+                eprintln!("{g:<50} => {p}");
+            }
+        }
+    }
+}
