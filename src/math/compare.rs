@@ -595,6 +595,14 @@ impl<'a> Comparer<'a> {
         if !vars.is_empty() {
             return self.symbolic_eq(g, p, &vars);
         }
+        // Square-root monomials `c·√k` decide exactly: `\sqrt{117}` = `3\sqrt{13}`, `\frac{1}{\sqrt2}` = `\frac{\sqrt2}{2}`.
+        if written_precision(g).is_none()
+            && written_precision(p).is_none()
+            && let (Some((c1, k1)), Some((c2, k2))) = (sqrt_monomial(g), sqrt_monomial(p))
+            && (!k1.is_one() || !k2.is_one())
+        {
+            return c1.signum() == c2.signum() && &c1 * &c1 * k1 == &c2 * &c2 * k2;
+        }
         let env = self.env(&[]);
         let (vg, vp) = match (eval(g, &env), eval(p, &env)) {
             (Ok(a), Ok(b)) => (a, b),
@@ -688,6 +696,92 @@ impl<'a> Comparer<'a> {
         }
         ok_points > 0
     }
+}
+
+/// Bits above which the exact square-root path gives way to the evaluator (which has the real budget).
+const MONOMIAL_MAX_BITS: u64 = 4096;
+
+fn small_rational(e: &Expr) -> Option<BigRational> {
+    match e {
+        Expr::Num(n) => Some(n.value.clone()),
+        Expr::Neg(a) => small_rational(a).map(|q| -q),
+        Expr::Div(a, b) => {
+            let d = small_rational(b)?;
+            if d.is_zero() { None } else { Some(small_rational(a)? / d) }
+        }
+        _ => None,
+    }
+}
+
+/// `e` as `c·√k` with rationals `c` and `k ≥ 0`, when it is built from rationals, products, quotients,
+/// integer powers, square roots of rationals and sums of like radicals.
+fn sqrt_monomial(e: &Expr) -> Option<(BigRational, BigRational)> {
+    let small = |q: &BigRational| q.numer().bits().max(q.denom().bits()) <= MONOMIAL_MAX_BITS;
+    let r = match e {
+        Expr::Num(n) => (n.value.clone(), BigRational::one()),
+        Expr::Neg(a) => {
+            let (c, k) = sqrt_monomial(a)?;
+            (-c, k)
+        }
+        Expr::Mul(v) => {
+            let mut c = BigRational::one();
+            let mut k = BigRational::one();
+            for x in v {
+                let (cx, kx) = sqrt_monomial(x)?;
+                c *= cx;
+                k *= kx;
+                if !small(&c) || !small(&k) {
+                    return None;
+                }
+            }
+            (c, k)
+        }
+        Expr::Div(a, b) => {
+            let (ca, ka) = sqrt_monomial(a)?;
+            let (cb, kb) = sqrt_monomial(b)?;
+            if cb.is_zero() || kb.is_zero() {
+                return None;
+            }
+            (ca / cb, ka / kb)
+        }
+        Expr::Add(v) => {
+            let mut c = BigRational::zero();
+            let mut k: Option<BigRational> = None;
+            for x in v {
+                let (cx, kx) = sqrt_monomial(x)?;
+                if cx.is_zero() {
+                    continue;
+                }
+                match &k {
+                    Some(k0) if *k0 != kx => return None,
+                    _ => k = Some(kx),
+                }
+                c += cx;
+            }
+            (c, k.unwrap_or_else(BigRational::one))
+        }
+        Expr::Pow(b, x) => {
+            let x = small_rational(x)?;
+            let (c, k) = sqrt_monomial(b)?;
+            let half = BigRational::new(BigInt::one(), BigInt::from(2));
+            if x == half {
+                if !k.is_one() || c.is_negative() {
+                    return None;
+                }
+                (BigRational::one(), c)
+            } else if x.is_integer() {
+                let n: i32 = x.to_integer().try_into().ok()?;
+                if n.abs() > 64 || (n < 0 && (c.is_zero() || k.is_zero())) {
+                    return None;
+                }
+                (num_traits::pow::Pow::pow(&c, n), num_traits::pow::Pow::pow(&k, n))
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    };
+    if small(&r.0) && small(&r.1) { Some(r) } else { None }
 }
 
 fn half_f(q: &BigRational) -> Option<f64> {
