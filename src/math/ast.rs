@@ -176,6 +176,14 @@ fn write_number(f: &mut fmt::Formatter<'_>, n: &Number) -> fmt::Result {
         };
     }
     if let Some(w) = n.written
+        && w.frac_digits < 0
+    {
+        // Scientific notation keeps its written precision: `1.5e3` prints as `15e2`.
+        let scale = BigInt::from(10).pow(w.frac_digits.unsigned_abs());
+        let mantissa = (v / BigRational::from_integer(scale)).to_integer();
+        return write!(f, "{mantissa}e{}", -w.frac_digits);
+    }
+    if let Some(w) = n.written
         && w.frac_digits >= 0
     {
         let scale = BigInt::from(10).pow(w.frac_digits as u32);

@@ -591,6 +591,10 @@ impl Lexer<'_> {
     fn command(&mut self) -> Result<(), MathError> {
         self.i += 1;
         let c = self.peek(0);
+        if c >= 0x80 {
+            // `\` before a non-ASCII character: drop the backslash, lex the character.
+            return Ok(());
+        }
         if !c.is_ascii_alphabetic() {
             self.i += 1;
             let tok = match c {

@@ -4,6 +4,19 @@
 //! Whether the final answer of a completion means the same as the gold answer. [`verify`] finds the
 //! answer with [`crate::extract`] and calls [`equivalent`], which compares two answer strings.
 //!
+//! # Accepted forms
+//! LaTeX and plain text alike: integers with thousands separators (`7,425,000`, `9{,}500`, `1\,000`,
+//! `1 000`), decimals (also `.5` and unambiguous decimal commas `1000,99`), scientific notation
+//! (`1.5\times10^{3}`, `1e-3`), repeating decimals (`0.\overline{3}`), `\frac`/`\dfrac`/`\tfrac`/`\cfrac`
+//! (also `\frac12`), mixed numbers (`1\frac12`, `1 1/2`), `\sqrt[n]{}`/`\sqrt3`, powers, `\cdot`
+//! `\times` `\div`, implicit products, `\pi`, `e`, `i`, `\infty`, `\pm`, `n!`, `\binom`, trigonometric,
+//! hyperbolic and logarithmic functions (`\log_2`, `\ln`, `\sin^2 x`, `\sin^{-1}`), `|x|`, `\left…\right`,
+//! `\%` and percent words, `^\circ` and "degrees", units (`5\text{ cm}`, `10 dollars`, `\$10`, `cm^2`),
+//! `\text{…}` answers, `\mathrm`/`\mathbf`, bases (`52_8`), choice letters, `\emptyset`/"no solution",
+//! sets, intervals and unions, tuples, `pmatrix`/`bmatrix`/`array` matrices, `cases`, complex numbers,
+//! equations, inequalities and chains (`-2 \le x \le 7`), ratios and times (`7:32`), answer lists joined
+//! by `,`, `;`, "and", "or".
+//!
 //! # How it decides, cheapest first
 //! 1. **Normalised string**: the two answers are equal after dropping spaces, `$`, `\left`/`\right`,
 //!    spacing commands and `\text{}` wrappers (this alone settles most GRPO rollouts).
@@ -166,6 +179,7 @@ struct Answer {
     key: String,
     choice: Option<char>,
     expr: Option<Expr>,
+    printed: Option<String>,
 }
 
 /// Why an answer is unusable.
@@ -282,8 +296,11 @@ fn prepare(text: &str, limits: &MathLimits) -> (Answer, Option<MathError>) {
     let key = string_key(text);
     let choice = choice_letter(&key);
     match parser::parse(text, limits) {
-        Ok(expr) => (Answer { key, choice, expr: Some(expr) }, None),
-        Err(e) => (Answer { key, choice, expr: None }, Some(e)),
+        Ok(expr) => {
+            let printed = Some(expr.to_string());
+            (Answer { key, choice, expr: Some(expr), printed }, None)
+        }
+        Err(e) => (Answer { key, choice, expr: None, printed: None }, Some(e)),
     }
 }
 
@@ -300,11 +317,10 @@ pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> 
 }
 
 fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig) -> MathCheck {
-    let gold_parsed = gold.expr.as_ref().map(ToString::to_string);
     let mut out = MathCheck {
         verdict: Verdict::Incorrect,
         extracted: Some(pred_text.to_string()),
-        gold_parsed,
+        gold_parsed: gold.printed.clone(),
         pred_parsed: None,
         reason: String::new(),
     };
@@ -395,7 +411,7 @@ pub fn verify(gold: &Gold, completion: &str, config: &MathConfig) -> MathCheck {
             MathCheck {
                 verdict,
                 extracted: None,
-                gold_parsed: gold.parsed.expr.as_ref().map(ToString::to_string),
+                gold_parsed: gold.parsed.printed.clone(),
                 pred_parsed: None,
                 reason: e.to_string(),
             }

@@ -708,7 +708,7 @@ impl Parser<'_> {
             }
             "overline" => {
                 let a = self.arg()?;
-                Expr::Sym(format!("overline({a})"))
+                Expr::Sym(format!("\\overline{{{a}}}"))
             }
             other => return self.fail(format!("unsupported command `\\{other}`")),
         };

@@ -79,9 +79,19 @@ fn math500_golds_parse() {
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
         let g = v["answer"].as_str().unwrap_or_default();
-        if let Err(e) = parse_answer(g, &MathLimits::default()) {
-            bad += 1;
-            eprintln!("GOLD FAIL {g:?}: {e}");
+        match parse_answer(g, &MathLimits::default()) {
+            Err(e) => {
+                bad += 1;
+                eprintln!("GOLD FAIL {g:?}: {e}");
+            }
+            Ok(e) => {
+                let printed = e.to_string();
+                let back = equivalent(g, &printed, &MathConfig::default());
+                if back.verdict != Verdict::Correct {
+                    bad += 1;
+                    eprintln!("ROUND TRIP {g:?} -> {printed:?}: {}", back.reason);
+                }
+            }
         }
     }
     assert_eq!(bad, 0);
@@ -326,4 +336,111 @@ fn print_math500() {
             }
         }
     }
+}
+
+#[test]
+fn random_inputs_never_panic() {
+    on_small_stack(|| {
+        const PIECES: &[&str] = &[
+            "1",
+            "23",
+            "0.5",
+            ".7",
+            ",",
+            "{",
+            "}",
+            "(",
+            ")",
+            "[",
+            "]",
+            "\\{",
+            "\\}",
+            "|",
+            "+",
+            "-",
+            "*",
+            "/",
+            "^",
+            "_",
+            "!",
+            "\\%",
+            "=",
+            "<",
+            "\\le",
+            "\\frac",
+            "\\sqrt",
+            "\\text{ cm}",
+            "\\pi",
+            "x",
+            "y",
+            "e",
+            "i",
+            "\\infty",
+            "\\pm",
+            "\\cup",
+            "&",
+            "\\\\",
+            "\\begin{pmatrix}",
+            "\\end{pmatrix}",
+            " ",
+            "\\left(",
+            "\\right)",
+            "\\sin",
+            "\\log_",
+            "^\\circ",
+            "\\overline{3}",
+            "1e5",
+            "°",
+            "π",
+            "\\",
+            "\\binom",
+            ":",
+            ";",
+            "and",
+            "\\cdot",
+            "10^{",
+            "\\dfrac12",
+            "\\text{",
+            "$",
+            "√",
+            "é",
+            "\\é",
+            "9999999999",
+            "^{99}",
+            "!!",
+            "2^{2^{2^{2^{2}}}}",
+        ];
+        let cfg = MathConfig::default();
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut parsed = 0;
+        for _ in 0..20_000 {
+            let n = (next() % 6) as usize + 1;
+            let mut a = String::new();
+            let mut b = String::new();
+            for _ in 0..n {
+                a.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                b.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            let _ = equivalent(&a, &b, &cfg);
+            // The printed form of a parsed answer parses back to an equal answer.
+            if let Ok(e) = parse_answer(&a, &cfg.limits) {
+                parsed += 1;
+                let printed = e.to_string();
+                if !printed.contains('<') {
+                    let back = equivalent(&a, &printed, &cfg).verdict;
+                    assert!(
+                        matches!(back, Verdict::Correct | Verdict::LimitExceeded),
+                        "{a:?} printed as {printed:?}: {back}"
+                    );
+                }
+            }
+        }
+        assert!(parsed > 2_000, "only {parsed} random answers parsed");
+    });
 }
