@@ -193,7 +193,6 @@ fn shipped_recipes_score_their_examples_given_the_verdict() {
 }
 
 #[test]
-#[ignore = "needs crate::math::verify, which lands from the math branch; un-ignore after merging main"]
 fn shipped_math_recipes_score_their_examples_end_to_end() {
     let engine = crate::Engine::new(crate::batch::EngineConfig::default()).expect("engine");
     let mut failures = Vec::new();
