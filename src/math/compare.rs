@@ -112,6 +112,16 @@ fn answers(e: &Expr) -> Option<(Vec<Expr>, bool)> {
     }
 }
 
+/// `x \in S` → `S` when `S` is a set or list of answers.
+fn member_of(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Rel(parts, ops) if ops.len() == 1 && ops[0] == RelOp::In && is_label(&parts[0]) => {
+            matches!(parts[1], Expr::Set(_) | Expr::List(_)).then_some(&parts[1])
+        }
+        _ => None,
+    }
+}
+
 fn is_label(e: &Expr) -> bool {
     match e {
         Expr::Sym(_) => true,
@@ -253,6 +263,13 @@ impl<'a> Comparer<'a> {
     pub fn equal(&self, g: &Expr, p: &Expr) -> bool {
         if g == p {
             return true;
+        }
+        // `x \in \{1, 2\}` is the set itself.
+        let g = member_of(g).unwrap_or(g);
+        let p = member_of(p).unwrap_or(p);
+        let many = |e: &Expr| matches!(e, Expr::List(_) | Expr::Set(_)) || has_pm(e);
+        if !many(g) && !many(p) {
+            return self.item(g, p);
         }
         let (Some((gs, gmany)), Some((ps, pmany))) = (answers(g), answers(p)) else {
             self.limit("max_pm_alternatives");

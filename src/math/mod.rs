@@ -225,7 +225,8 @@ pub fn parse_answer(text: &str, limits: &MathLimits) -> Result<Expr, MathError> 
     parser::parse(text, limits)
 }
 
-/// The normalised string used by the fast path: no spaces, `$`, spacing commands or style wrappers.
+/// The normalised string used by the fast path: no spaces, `$`, spacing commands or style wrapper names.
+/// Braces stay: `\frac{1}{2}3` and `\frac{1}{23}` must not collide.
 fn string_key(s: &str) -> String {
     const DROP: &[&str] = &[
         "\\left",
@@ -270,7 +271,7 @@ fn string_key(s: &str) -> String {
                 }
             }
         }
-        if !c.is_whitespace() && c != '{' && c != '}' && c != '~' {
+        if !c.is_whitespace() && c != '~' {
             out.push(c);
         }
         rest = &rest[c.len_utf8()..];
@@ -283,7 +284,7 @@ fn string_key(s: &str) -> String {
 
 /// A multiple-choice letter: `C`, `(C)`, `\text{(C)}`, `C)`, `\textbf{C}`.
 fn choice_letter(key: &str) -> Option<char> {
-    let core = key.trim_start_matches('(').trim_end_matches([')', ':', '.']);
+    let core = key.trim_start_matches(['(', '{']).trim_end_matches([')', '}', ':', '.']);
     let mut chars = core.chars();
     let c = chars.next()?;
     if chars.next().is_none() && c.is_ascii_uppercase() && c <= 'E' {
