@@ -293,10 +293,9 @@ impl<'a> Comparer<'a> {
         {
             return t.iter().zip(&ps).all(|(a, b)| self.item(a, b));
         }
-        if gs.len() != ps.len() {
-            return false;
-        }
-        self.multiset(&gs, &ps, &|a, b| self.item(a, b))
+        // Answer lists are sets: every gold answer is predicted and every predicted answer is a gold
+        // answer (`1, 2, 3` ≠ `3`; repeats such as `2, 2` collapse).
+        gs.iter().all(|a| ps.iter().any(|b| self.item(a, b))) && ps.iter().all(|b| gs.iter().any(|a| self.item(a, b)))
     }
 
     fn multiset<T>(&self, gs: &[T], ps: &[T], eq: &dyn Fn(&T, &T) -> bool) -> bool {
@@ -330,6 +329,13 @@ impl<'a> Comparer<'a> {
             (Some((_, gr)), None) if !is_rel(p) => return self.item(gr, p),
             (None, Some((_, pr))) if !is_rel(g) => return self.item(g, pr),
             _ => {}
+        }
+        // A true chain of constants (`35 + 70 = 105`, `\frac{9.5}{3.14159} \approx 3.01`) answers with its
+        // ends; a false one (`1 = 5`) answers nothing.
+        if !is_rel(g)
+            && let Some(ends) = self.constant_chain(p)
+        {
+            return ends.iter().any(|e| self.item(g, e));
         }
         if (interval_like(g) || interval_like(p))
             && let (Some(a), Some(b)) = (self.intervals(g), self.intervals(p))
@@ -378,6 +384,39 @@ impl<'a> Comparer<'a> {
                 self.scalar(g, p)
             }
         }
+    }
+
+    /// The first and last parts of a chain of `=`/`\approx` between constants, when every link holds
+    /// (`=` exactly, `\approx` within 5%); the first part counts only before a `\approx`.
+    fn constant_chain<'e>(&self, e: &'e Expr) -> Option<[&'e Expr; 2]> {
+        let Expr::Rel(parts, ops) = e else { return None };
+        if !ops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx))
+            || parts.iter().any(|x| !x.free_symbols().is_empty())
+        {
+            return None;
+        }
+        for (k, op) in ops.iter().enumerate() {
+            let (a, b) = (&parts[k], &parts[k + 1]);
+            let holds = match op {
+                RelOp::Eq => self.item(a, b),
+                _ => {
+                    let env = self.env(&[]);
+                    match (eval(a, &env).and_then(|v| v.approx()), eval(b, &env).and_then(|v| v.approx())) {
+                        (Ok((x, xi)), Ok((y, yi))) => {
+                            (x - y).abs() <= 0.05 * x.abs().max(y.abs())
+                                && (xi - yi).abs() <= 0.05 * xi.abs().max(yi.abs())
+                        }
+                        _ => false,
+                    }
+                }
+            };
+            if !holds {
+                return None;
+            }
+        }
+        let last = &parts[parts.len() - 1];
+        let first = if ops[0] == RelOp::Approx { &parts[0] } else { last };
+        Some([first, last])
     }
 
     fn intervals(&self, e: &Expr) -> Option<Vec<Iv>> {

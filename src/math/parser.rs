@@ -70,7 +70,28 @@ fn undouble_backslashes(s: &str) -> String {
             k += 1;
         }
     }
-    if doubled && !single { s.replace("\\\\", "\\") } else { s.to_string() }
+    if doubled && !single {
+        return s.replace("\\\\", "\\");
+    }
+    if doubled && !s.contains("begin{") {
+        // Outside environments `\\` is never a row break: `\\dfrac` is a doubled `\dfrac`.
+        let mut out = String::with_capacity(s.len());
+        let b = s.as_bytes();
+        let mut k = 0;
+        let mut last = 0;
+        while k + 2 < b.len() {
+            if b[k] == b'\\' && b[k + 1] == b'\\' && b[k + 2].is_ascii_alphabetic() && (k == 0 || b[k - 1] != b'\\') {
+                out.push_str(&s[last..k]);
+                last = k + 1;
+                k += 2;
+            } else {
+                k += 1;
+            }
+        }
+        out.push_str(&s[last..]);
+        return out;
+    }
+    s.to_string()
 }
 
 /// String-level clean-up that needs the whole answer: trailing punctuation and decimal commas.
