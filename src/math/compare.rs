@@ -342,6 +342,13 @@ impl<'a> Comparer<'a> {
         {
             return a.len() == b.len() && self.multiset(&a, &b, &|x, y| self.iv_eq(x, y));
         }
+        // Sums, products and scalar multiples of matrices are worked out cell by cell.
+        if let (Expr::Matrix(_), Some(m)) = (g, matrix_value(p, 0)) {
+            return self.item(g, &Expr::Matrix(m));
+        }
+        if let (Some(m), Expr::Matrix(_)) = (matrix_value(g, 0), p) {
+            return self.item(&Expr::Matrix(m), p);
+        }
         match (g, p) {
             (Expr::Rel(..), Expr::Rel(..)) => self.rel_eq(g, p),
             (Expr::Rel(..), _) | (_, Expr::Rel(..)) => false,
@@ -490,6 +497,14 @@ impl<'a> Comparer<'a> {
                 } else {
                     Iv { lo: root, hi: inf, lo_closed: closed[0], hi_closed: false }
                 }])
+            }
+            // `a \le |z| \le b` is `[-b, -a] \cup [a, b]`.
+            3 if matches!(parts[1], Expr::Abs(x) if is_label(x)) && constant(parts[0]) && constant(parts[2]) => {
+                let neg = |e: &Expr| Expr::Neg(Box::new(e.clone()));
+                Some(vec![
+                    Iv { lo: neg(parts[2]), hi: neg(parts[0]), lo_closed: closed[1], hi_closed: closed[0] },
+                    Iv { lo: parts[0].clone(), hi: parts[2].clone(), lo_closed: closed[0], hi_closed: closed[1] },
+                ])
             }
             3 if is_label(parts[1]) && constant(parts[0]) && constant(parts[2]) => Some(vec![Iv {
                 lo: parts[0].clone(),
@@ -751,6 +766,110 @@ impl<'a> Comparer<'a> {
             }
         }
         ok_points > 0
+    }
+}
+
+/// The matrix an expression of matrices stands for (`A + B`, `AB`, `2A`), built cell by cell; `None`
+/// for a bare matrix (nothing to compute) or anything else.
+fn matrix_value(e: &Expr, depth: usize) -> Option<Vec<Vec<Expr>>> {
+    const MAX_CELLS: usize = 400;
+    if depth > 8 {
+        return None;
+    }
+    let as_matrix = |x: &Expr| -> Option<Vec<Vec<Expr>>> {
+        match x {
+            Expr::Matrix(m) => Some(m.clone()),
+            _ => matrix_value(x, depth + 1),
+        }
+    };
+    match e {
+        Expr::Add(terms) => {
+            let mut acc: Option<Vec<Vec<Expr>>> = None;
+            for t in terms {
+                let (neg, t) = match t {
+                    Expr::Neg(x) => (true, &**x),
+                    x => (false, x),
+                };
+                let mut m = as_matrix(t)?;
+                if neg {
+                    m = m.into_iter().map(|r| r.into_iter().map(|c| Expr::Neg(Box::new(c))).collect()).collect();
+                }
+                acc = Some(match acc {
+                    None => m,
+                    Some(a) => {
+                        if a.len() != m.len() || a.iter().zip(&m).any(|(r, s)| r.len() != s.len()) {
+                            return None;
+                        }
+                        a.into_iter()
+                            .zip(m)
+                            .map(|(r, s)| r.into_iter().zip(s).map(|(x, y)| Expr::Add(vec![x, y])).collect())
+                            .collect()
+                    }
+                });
+            }
+            acc
+        }
+        Expr::Mul(factors) => {
+            let mut acc: Option<Vec<Vec<Expr>>> = None;
+            let mut scalars = Vec::new();
+            for f in factors {
+                let m = match f {
+                    Expr::Matrix(m) => m.clone(),
+                    other => match matrix_value(other, depth + 1) {
+                        Some(m) => m,
+                        None => {
+                            scalars.push(other.clone());
+                            continue;
+                        }
+                    },
+                };
+                acc = Some(match acc {
+                    None => m,
+                    Some(a) => {
+                        let inner = a.first()?.len();
+                        if inner != m.len() || a.len() * m.first()?.len() > MAX_CELLS {
+                            return None;
+                        }
+                        let cols = m.first()?.len();
+                        (0..a.len())
+                            .map(|i| {
+                                (0..cols)
+                                    .map(|j| {
+                                        Expr::Add(
+                                            (0..inner)
+                                                .map(|k| Expr::Mul(vec![a[i][k].clone(), m[k][j].clone()]))
+                                                .collect(),
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .collect()
+                    }
+                });
+            }
+            let m = acc?;
+            if scalars.is_empty() {
+                return Some(m);
+            }
+            Some(
+                m.into_iter()
+                    .map(|r| {
+                        r.into_iter()
+                            .map(|c| {
+                                let mut v = scalars.clone();
+                                v.push(c);
+                                Expr::Mul(v)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            )
+        }
+        Expr::Neg(x) => {
+            let m = as_matrix(x)?;
+            Some(m.into_iter().map(|r| r.into_iter().map(|c| Expr::Neg(Box::new(c))).collect()).collect())
+        }
+        _ => None,
     }
 }
 

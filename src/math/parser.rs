@@ -11,7 +11,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 
 use super::ast::{Constant, Expr, Number, Written};
-use super::lexer::{NumLit, Tok, tokenize};
+use super::lexer::{NumLit, RelOp, Tok, tokenize};
 use super::{MathError, MathLimits};
 
 /// Words read as units after a quantity (and dropped): `10 cm`, `125 miles`, `5 dollars`.
@@ -35,13 +35,43 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
     if toks.is_empty() {
         return Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() });
     }
-    let mut p = Parser { t: toks, i: 0, depth: 0, nodes: 0, lim: limits, src, abs: 0 };
+    let mut p = Parser { t: toks, i: 0, depth: 0, nodes: 0, lim: limits, src, abs: 0, semis: Vec::new() };
     let (items, _) = p.seq(&[])?;
+    let items = assignment_groups(items, &p.semis);
     match items.len() {
         0 => Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() }),
         1 => Ok(items.into_iter().next().unwrap_or(Expr::EmptySet)),
         _ => Ok(Expr::List(items)),
     }
+}
+
+/// `p=5, q=2; p=7, q=2`: groups of assignments separated by `;` are the tuples `(5, 2), (7, 2)`.
+fn assignment_groups(items: Vec<Expr>, semis: &[usize]) -> Vec<Expr> {
+    let assignment =
+        |e: &Expr| matches!(e, Expr::Rel(p, o) if o.len() == 1 && o[0] == RelOp::Eq && matches!(p[0], Expr::Sym(_)));
+    if semis.is_empty() || !items.iter().all(assignment) {
+        return items;
+    }
+    let mut bounds: Vec<usize> = semis.iter().copied().filter(|&k| k > 0 && k < items.len()).collect();
+    bounds.dedup();
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for end in bounds.into_iter().chain(std::iter::once(items.len())) {
+        let values: Vec<Expr> = items[start..end]
+            .iter()
+            .filter_map(|e| match e {
+                Expr::Rel(p, _) => p.get(1).cloned(),
+                _ => None,
+            })
+            .collect();
+        groups.push(if values.len() == 1 {
+            values.into_iter().next().unwrap_or(Expr::EmptySet)
+        } else {
+            Expr::Tuple(values)
+        });
+        start = end;
+    }
+    groups
 }
 
 /// Answers copied through JSON twice arrive as `\\\\frac{1}{2}`: halve the backslashes when a doubled
@@ -130,6 +160,8 @@ struct Parser<'a> {
     lim: &'a MathLimits,
     src: &'a str,
     abs: usize,
+    /// Item indices (at the top level) that follow a `;`.
+    semis: Vec<usize>,
 }
 
 fn is_sep(t: &Tok) -> bool {
@@ -256,6 +288,9 @@ impl Parser<'_> {
         let mut items = Vec::new();
         let closer = loop {
             while self.peek().is_some_and(|t| is_sep(t) || *t == Tok::Dot) {
+                if self.depth == 0 && self.peek() == Some(&Tok::Semi) {
+                    self.semis.push(items.len());
+                }
                 self.i += 1;
             }
             match self.peek() {
