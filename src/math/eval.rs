@@ -237,6 +237,8 @@ pub struct Env<'a> {
     pub limits: &'a MathLimits,
     /// Variable values, looked up by name.
     pub vars: &'a [(String, Value)],
+    /// Set when a negative real was raised to a non-integer power (a branch choice, not an identity).
+    pub branch: std::cell::Cell<bool>,
 }
 
 /// Evaluates an expression to a value.
@@ -401,6 +403,15 @@ fn pow_expr(a: &Expr, b: &Expr, env: &Env<'_>) -> R<Value> {
         Err(e) => return Err(e),
     };
     let base = eval(a, env)?;
+    let fractional = !exp.as_q().is_some_and(|e| e.is_integer());
+    let negative = base.is_real()
+        && match &base.re {
+            Real::Q(q) => q.is_negative(),
+            Real::F(x) => *x < 0.0,
+        };
+    if fractional && negative {
+        env.branch.set(true);
+    }
     pow(&base, &exp, env.limits)
 }
 

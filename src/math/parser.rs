@@ -49,7 +49,7 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
 fn assignment_groups(items: Vec<Expr>, semis: &[usize]) -> Vec<Expr> {
     let assignment =
         |e: &Expr| matches!(e, Expr::Rel(p, o) if o.len() == 1 && o[0] == RelOp::Eq && matches!(p[0], Expr::Sym(_)));
-    if semis.is_empty() || !items.iter().all(assignment) {
+    if semis.is_empty() || items.is_empty() || !items.iter().all(assignment) {
         return items;
     }
     let mut bounds: Vec<usize> = semis.iter().copied().filter(|&k| k > 0 && k < items.len()).collect();
