@@ -49,10 +49,30 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
 fn assignment_groups(items: Vec<Expr>, semis: &[usize]) -> Vec<Expr> {
     let assignment =
         |e: &Expr| matches!(e, Expr::Rel(p, o) if o.len() == 1 && o[0] == RelOp::Eq && matches!(p[0], Expr::Sym(_)));
-    if semis.is_empty() || items.is_empty() || !items.iter().all(assignment) {
+    if items.is_empty() || !items.iter().all(assignment) {
         return items;
     }
+    let name = |e: &Expr| match e {
+        Expr::Rel(p, _) => match &p[0] {
+            Expr::Sym(s) => s.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let names: Vec<String> = items.iter().map(name).collect();
     let mut bounds: Vec<usize> = semis.iter().copied().filter(|&k| k > 0 && k < items.len()).collect();
+    if bounds.is_empty() {
+        // `p=5, q=2, p=7, q=2`: the names repeat with a period, and each period is one solution.
+        let period = (2..items.len()).find(|&k| {
+            items.len() % k == 0
+                && names[..k].iter().enumerate().all(|(a, x)| names[..k].iter().skip(a + 1).all(|y| y != x))
+                && names.iter().enumerate().all(|(i, x)| *x == names[i % k])
+        });
+        match period {
+            Some(k) => bounds = (1..items.len() / k).map(|j| j * k).collect(),
+            None => return items,
+        }
+    }
     bounds.dedup();
     let mut groups = Vec::new();
     let mut start = 0;
