@@ -30,7 +30,7 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
             max: limits.max_answer_bytes as u64,
         });
     }
-    let cleaned = undouble_backslashes(&preclean(src));
+    let cleaned = undouble_backslashes(&strip_html_tags(&preclean(src)));
     let toks = tokenize(&cleaned)?;
     if toks.is_empty() {
         return Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() });
@@ -92,6 +92,36 @@ fn assignment_groups(items: Vec<Expr>, semis: &[usize]) -> Vec<Expr> {
         start = end;
     }
     groups
+}
+
+/// Drops HTML tags such as `</p>` or `<br/>` (a letter right after `<` or `</`, up to the next `>`).
+fn strip_html_tags(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('<') || !s.contains('>') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find('<') {
+        out.push_str(&rest[..k]);
+        let tail = &rest[k + 1..];
+        let name = tail.strip_prefix('/').unwrap_or(tail);
+        let end = tail.find('>');
+        match end {
+            Some(e)
+                if name.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && tail[..e].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b' ') =>
+            {
+                out.push(' ');
+                rest = &tail[e + 1..];
+            }
+            _ => {
+                out.push('<');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Answers copied through JSON twice arrive as `\\\\frac{1}{2}`: halve the backslashes when a doubled
