@@ -64,7 +64,7 @@ fn assignment_groups(items: Vec<Expr>, semis: &[usize]) -> Vec<Expr> {
     if bounds.is_empty() {
         // `p=5, q=2, p=7, q=2`: the names repeat with a period, and each period is one solution.
         let period = (2..items.len()).find(|&k| {
-            items.len() % k == 0
+            items.len().is_multiple_of(k)
                 && names[..k].iter().enumerate().all(|(a, x)| names[..k].iter().skip(a + 1).all(|y| y != x))
                 && names.iter().enumerate().all(|(i, x)| *x == names[i % k])
         });
