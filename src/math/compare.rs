@@ -20,6 +20,8 @@ use super::eval::{Env, EvalError, Real, Value, eval, log2_abs};
 /// The comparison of one gold with one prediction.
 pub struct Comparer<'a> {
     cfg: &'a MathConfig,
+    /// The smaller integer budget used at random evaluation points (a point is a probe, not the answer).
+    point_limits: super::MathLimits,
     /// Set when a budget prevented a decision somewhere in the comparison.
     pub limit_hit: Cell<Option<&'static str>>,
 }
@@ -248,11 +250,14 @@ fn trunc_to(x: &BigRational, unit: &BigRational) -> BigRational {
 impl<'a> Comparer<'a> {
     /// A comparer under `cfg`.
     pub fn new(cfg: &'a MathConfig) -> Self {
-        Comparer { cfg, limit_hit: Cell::new(None) }
+        let mut point_limits = cfg.limits.clone();
+        point_limits.max_integer_bits = (cfg.limits.max_integer_bits / 64).max(4096).min(cfg.limits.max_integer_bits);
+        Comparer { cfg, point_limits, limit_hit: Cell::new(None) }
     }
 
     fn env<'b>(&'b self, vars: &'b [(String, Value)]) -> Env<'b> {
-        Env { limits: &self.cfg.limits, vars, branch: std::cell::Cell::new(false) }
+        let limits = if vars.is_empty() { &self.cfg.limits } else { &self.point_limits };
+        Env { limits, vars, branch: std::cell::Cell::new(false) }
     }
 
     fn limit(&self, what: &'static str) {

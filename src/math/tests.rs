@@ -444,3 +444,27 @@ fn random_inputs_never_panic() {
         assert!(parsed > 2_000, "only {parsed} random answers parsed");
     });
 }
+
+#[test]
+fn expensive_inputs_stay_fast() {
+    let cfg = MathConfig::default();
+    let cases = [
+        ("x^{100000}", "x^{100000}+1", Verdict::LimitExceeded),
+        ("x^{100000}", "x^{99999} \\cdot x", Verdict::LimitExceeded),
+        ("(x+1)^{50}", "(1+x)^{50}", Verdict::Correct),
+        ("20000!", "20000 \\cdot 19999!", Verdict::Correct),
+        ("2^{1000000}", "4^{500000}", Verdict::Correct),
+        ("\\binom{20000}{10000}", "\\binom{20000}{9999}", Verdict::Incorrect),
+        ("1", "10^{10^{10}}", Verdict::Incorrect),
+        ("(10^{10})!", "1", Verdict::Incorrect),
+        ("1", "9^{9^{9^9}}", Verdict::Incorrect),
+    ];
+    for (g, p, want) in cases {
+        let t = std::time::Instant::now();
+        let r = equivalent(g, p, &cfg);
+        let took = t.elapsed();
+        assert_eq!(r.verdict, want, "{g} vs {p}: {}", r.reason);
+        // Generous for a shared machine and a debug build; release runs these in well under 10 ms.
+        assert!(took.as_millis() < 1000, "{g} vs {p} took {took:?}");
+    }
+}
