@@ -23,17 +23,24 @@
 //! 2. **Multiple choice**: a gold that is one letter A–E (`C`, `(C)`, `\text{(C)}`) accepts only the
 //!    same letter.
 //! 3. **Parse** both into [`Expr`] (see `parser`), under [`MathLimits`].
-//! 4. **Structure**: answer lists and sets are multisets (`1,-2` = `-2,1`, `x=\pm2` = `\{2,-2\}`), but a
-//!    list never equals one of its members (`1,2,3` ≠ `3`); tuples compare in order; matrices cell by
-//!    cell; intervals, unions and one-variable inequalities become interval sets (`x>3` = `(3,\infty)`);
+//! 4. **Structure**: answer lists are sets (`1,-2` = `-2,1`, `x=\pm2` = `\{2,-2\}`, repeats collapse), but
+//!    a list never equals one of its members or a part of itself (`1,2,3` ≠ `3`, `1,2` ≠ `1`); tuples
+//!    compare in order; matrices cell by cell (sums, products and multiples of matrices are worked out);
+//!    intervals, unions and one-variable inequalities become interval sets (`x>3` = `(3,\infty)`,
+//!    `1 \le |z| \le 2` = `[-2,-1] \cup [1,2]`); assignment groups are tuples (`p=5,q=2;p=7,q=2` =
+//!    `(5,2),(7,2)`); a true chain of constants answers with its end (`35+70=105` = `105`);
 //!    `x = 5` is `5` when the left side is a label (a variable, `f(x)`, `|AB|`); other equations compare
 //!    as `lhs − rhs` up to a constant factor (`2x-y=3` = `-4x+2y=-6`), inequalities up to a positive one.
 //! 5. **Exact value**: numbers are [`num_rational::BigRational`]; sums, products, integer powers,
 //!    perfect-power roots, factorials and binomials stay exact. Floats (`f64`) appear only for π, e,
 //!    trigonometry, logarithms and irrational roots.
+//!    Square-root monomials `c·√k` compare exactly (`\sqrt{117}` = `3\sqrt{13}`), so a rational within
+//!    1e-49 of `\sqrt2` is still told apart.
 //! 6. **Symbolic**: expressions with variables are evaluated at [`MathConfig::random_points`]
 //!    deterministic pseudo-random rational points (seed [`MathConfig::seed`]); exact agreement at every
-//!    point means equal (Schwartz–Zippel). Variables are case-sensitive (`X` ≠ `x`).
+//!    point means equal (Schwartz–Zippel). Variables are case-sensitive (`X` ≠ `x`). Points where a
+//!    negative number meets a fractional power are skipped (they test a branch, not the identity), and
+//!    a point's exact integers get 1/64 of `max_integer_bits` (a point is a probe, not the answer).
 //!
 //! # Numeric tolerance (see [`Tolerance`])
 //! * Two exact values must be equal: `1000001` ≠ `1000000`, `100.00001` ≠ `100`, `\frac{1}{2004!}` ≠
