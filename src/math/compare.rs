@@ -379,7 +379,13 @@ impl<'a> Comparer<'a> {
                 letters(other).is_some_and(|l| text_key(&l) == text_key(a))
             }
             (Expr::EmptySet, _) | (_, Expr::EmptySet) => false,
-            (Expr::Ratio(a), Expr::Ratio(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.item(x, y)),
+            (Expr::Ratio(a), Expr::Ratio(b)) => {
+                // Clock times: `20:34` is `20:34:00` (trailing zero seconds only).
+                let zero = |e: &Expr| matches!(e, Expr::Num(n) if n.value.is_zero());
+                let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+                (a.len() == b.len() || (short.len() >= 2 && long[short.len()..].iter().all(zero)))
+                    && short.iter().zip(long.iter()).all(|(x, y)| self.item(x, y))
+            }
             (Expr::Ratio(_), _) | (_, Expr::Ratio(_)) => false,
             (Expr::Based(d1, b1), Expr::Based(d2, b2)) => {
                 b1 == b2 && d1.trim_start_matches('0') == d2.trim_start_matches('0')
