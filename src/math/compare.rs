@@ -20,6 +20,8 @@ use super::eval::{Env, EvalError, Real, Value, eval, log2_abs};
 /// The comparison of one gold with one prediction.
 pub struct Comparer<'a> {
     cfg: &'a MathConfig,
+    /// The smaller integer budget used at random evaluation points (a point is a probe, not the answer).
+    point_limits: super::MathLimits,
     /// Set when a budget prevented a decision somewhere in the comparison.
     pub limit_hit: Cell<Option<&'static str>>,
 }
@@ -109,6 +111,16 @@ fn answers(e: &Expr) -> Option<(Vec<Expr>, bool)> {
             let many = out.len() > 1;
             Some((out, many))
         }
+    }
+}
+
+/// `x \in S` → `S` when `S` is a set or list of answers.
+fn member_of(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Rel(parts, ops) if ops.len() == 1 && ops[0] == RelOp::In && is_label(&parts[0]) => {
+            matches!(parts[1], Expr::Set(_) | Expr::List(_)).then_some(&parts[1])
+        }
+        _ => None,
     }
 }
 
@@ -238,11 +250,14 @@ fn trunc_to(x: &BigRational, unit: &BigRational) -> BigRational {
 impl<'a> Comparer<'a> {
     /// A comparer under `cfg`.
     pub fn new(cfg: &'a MathConfig) -> Self {
-        Comparer { cfg, limit_hit: Cell::new(None) }
+        let mut point_limits = cfg.limits.clone();
+        point_limits.max_integer_bits = (cfg.limits.max_integer_bits / 64).max(4096).min(cfg.limits.max_integer_bits);
+        Comparer { cfg, point_limits, limit_hit: Cell::new(None) }
     }
 
     fn env<'b>(&'b self, vars: &'b [(String, Value)]) -> Env<'b> {
-        Env { limits: &self.cfg.limits, vars }
+        let limits = if vars.is_empty() { &self.cfg.limits } else { &self.point_limits };
+        Env { limits, vars, branch: std::cell::Cell::new(false) }
     }
 
     fn limit(&self, what: &'static str) {
@@ -253,6 +268,13 @@ impl<'a> Comparer<'a> {
     pub fn equal(&self, g: &Expr, p: &Expr) -> bool {
         if g == p {
             return true;
+        }
+        // `x \in \{1, 2\}` is the set itself.
+        let g = member_of(g).unwrap_or(g);
+        let p = member_of(p).unwrap_or(p);
+        let many = |e: &Expr| matches!(e, Expr::List(_) | Expr::Set(_)) || has_pm(e);
+        if !many(g) && !many(p) {
+            return self.item(g, p);
         }
         let (Some((gs, gmany)), Some((ps, pmany))) = (answers(g), answers(p)) else {
             self.limit("max_pm_alternatives");
@@ -276,10 +298,9 @@ impl<'a> Comparer<'a> {
         {
             return t.iter().zip(&ps).all(|(a, b)| self.item(a, b));
         }
-        if gs.len() != ps.len() {
-            return false;
-        }
-        self.multiset(&gs, &ps, &|a, b| self.item(a, b))
+        // Answer lists are sets: every gold answer is predicted and every predicted answer is a gold
+        // answer (`1, 2, 3` ≠ `3`; repeats such as `2, 2` collapse).
+        gs.iter().all(|a| ps.iter().any(|b| self.item(a, b))) && ps.iter().all(|b| gs.iter().any(|a| self.item(a, b)))
     }
 
     fn multiset<T>(&self, gs: &[T], ps: &[T], eq: &dyn Fn(&T, &T) -> bool) -> bool {
@@ -314,10 +335,24 @@ impl<'a> Comparer<'a> {
             (None, Some((_, pr))) if !is_rel(g) => return self.item(g, pr),
             _ => {}
         }
+        // A true chain of constants (`35 + 70 = 105`, `\frac{9.5}{3.14159} \approx 3.01`) answers with its
+        // ends; a false one (`1 = 5`) answers nothing.
+        if !is_rel(g)
+            && let Some(ends) = self.constant_chain(p)
+        {
+            return ends.iter().any(|e| self.item(g, e));
+        }
         if (interval_like(g) || interval_like(p))
             && let (Some(a), Some(b)) = (self.intervals(g), self.intervals(p))
         {
             return a.len() == b.len() && self.multiset(&a, &b, &|x, y| self.iv_eq(x, y));
+        }
+        // Sums, products and scalar multiples of matrices are worked out cell by cell.
+        if let (Expr::Matrix(_), Some(m)) = (g, matrix_value(p, 0)) {
+            return self.item(g, &Expr::Matrix(m));
+        }
+        if let (Some(m), Expr::Matrix(_)) = (matrix_value(g, 0), p) {
+            return self.item(&Expr::Matrix(m), p);
         }
         match (g, p) {
             (Expr::Rel(..), Expr::Rel(..)) => self.rel_eq(g, p),
@@ -344,7 +379,13 @@ impl<'a> Comparer<'a> {
                 letters(other).is_some_and(|l| text_key(&l) == text_key(a))
             }
             (Expr::EmptySet, _) | (_, Expr::EmptySet) => false,
-            (Expr::Ratio(a), Expr::Ratio(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.item(x, y)),
+            (Expr::Ratio(a), Expr::Ratio(b)) => {
+                // Clock times: `20:34` is `20:34:00` (trailing zero seconds only).
+                let zero = |e: &Expr| matches!(e, Expr::Num(n) if n.value.is_zero());
+                let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+                (a.len() == b.len() || (short.len() >= 2 && long[short.len()..].iter().all(zero)))
+                    && short.iter().zip(long.iter()).all(|(x, y)| self.item(x, y))
+            }
             (Expr::Ratio(_), _) | (_, Expr::Ratio(_)) => false,
             (Expr::Based(d1, b1), Expr::Based(d2, b2)) => {
                 b1 == b2 && d1.trim_start_matches('0') == d2.trim_start_matches('0')
@@ -361,6 +402,39 @@ impl<'a> Comparer<'a> {
                 self.scalar(g, p)
             }
         }
+    }
+
+    /// The first and last parts of a chain of `=`/`\approx` between constants, when every link holds
+    /// (`=` exactly, `\approx` within 5%); the first part counts only before a `\approx`.
+    fn constant_chain<'e>(&self, e: &'e Expr) -> Option<[&'e Expr; 2]> {
+        let Expr::Rel(parts, ops) = e else { return None };
+        if !ops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx))
+            || parts.iter().any(|x| !x.free_symbols().is_empty())
+        {
+            return None;
+        }
+        for (k, op) in ops.iter().enumerate() {
+            let (a, b) = (&parts[k], &parts[k + 1]);
+            let holds = match op {
+                RelOp::Eq => self.item(a, b),
+                _ => {
+                    let env = self.env(&[]);
+                    match (eval(a, &env).and_then(|v| v.approx()), eval(b, &env).and_then(|v| v.approx())) {
+                        (Ok((x, xi)), Ok((y, yi))) => {
+                            (x - y).abs() <= 0.05 * x.abs().max(y.abs())
+                                && (xi - yi).abs() <= 0.05 * xi.abs().max(yi.abs())
+                        }
+                        _ => false,
+                    }
+                }
+            };
+            if !holds {
+                return None;
+            }
+        }
+        let last = &parts[parts.len() - 1];
+        let first = if ops[0] == RelOp::Approx { &parts[0] } else { last };
+        Some([first, last])
     }
 
     fn intervals(&self, e: &Expr) -> Option<Vec<Iv>> {
@@ -434,6 +508,14 @@ impl<'a> Comparer<'a> {
                 } else {
                     Iv { lo: root, hi: inf, lo_closed: closed[0], hi_closed: false }
                 }])
+            }
+            // `a \le |z| \le b` is `[-b, -a] \cup [a, b]`.
+            3 if matches!(parts[1], Expr::Abs(x) if is_label(x)) && constant(parts[0]) && constant(parts[2]) => {
+                let neg = |e: &Expr| Expr::Neg(Box::new(e.clone()));
+                Some(vec![
+                    Iv { lo: neg(parts[2]), hi: neg(parts[0]), lo_closed: closed[1], hi_closed: closed[0] },
+                    Iv { lo: parts[0].clone(), hi: parts[2].clone(), lo_closed: closed[0], hi_closed: closed[1] },
+                ])
             }
             3 if is_label(parts[1]) && constant(parts[0]) && constant(parts[2]) => Some(vec![Iv {
                 lo: parts[0].clone(),
@@ -680,6 +762,8 @@ impl<'a> Comparer<'a> {
             let vals = self.point(vars, attempt);
             let env = self.env(&vals);
             match (eval(g, &env), eval(p, &env)) {
+                // A point where a negative number met a fractional power tests a branch, not the identity.
+                (Ok(_), Ok(_)) if env.branch.get() => {}
                 (Ok(a), Ok(b)) => {
                     if !self.close(&a, &b, true) {
                         return false;
@@ -695,6 +779,110 @@ impl<'a> Comparer<'a> {
             }
         }
         ok_points > 0
+    }
+}
+
+/// The matrix an expression of matrices stands for (`A + B`, `AB`, `2A`), built cell by cell; `None`
+/// for a bare matrix (nothing to compute) or anything else.
+fn matrix_value(e: &Expr, depth: usize) -> Option<Vec<Vec<Expr>>> {
+    const MAX_CELLS: usize = 400;
+    if depth > 8 {
+        return None;
+    }
+    let as_matrix = |x: &Expr| -> Option<Vec<Vec<Expr>>> {
+        match x {
+            Expr::Matrix(m) => Some(m.clone()),
+            _ => matrix_value(x, depth + 1),
+        }
+    };
+    match e {
+        Expr::Add(terms) => {
+            let mut acc: Option<Vec<Vec<Expr>>> = None;
+            for t in terms {
+                let (neg, t) = match t {
+                    Expr::Neg(x) => (true, &**x),
+                    x => (false, x),
+                };
+                let mut m = as_matrix(t)?;
+                if neg {
+                    m = m.into_iter().map(|r| r.into_iter().map(|c| Expr::Neg(Box::new(c))).collect()).collect();
+                }
+                acc = Some(match acc {
+                    None => m,
+                    Some(a) => {
+                        if a.len() != m.len() || a.iter().zip(&m).any(|(r, s)| r.len() != s.len()) {
+                            return None;
+                        }
+                        a.into_iter()
+                            .zip(m)
+                            .map(|(r, s)| r.into_iter().zip(s).map(|(x, y)| Expr::Add(vec![x, y])).collect())
+                            .collect()
+                    }
+                });
+            }
+            acc
+        }
+        Expr::Mul(factors) => {
+            let mut acc: Option<Vec<Vec<Expr>>> = None;
+            let mut scalars = Vec::new();
+            for f in factors {
+                let m = match f {
+                    Expr::Matrix(m) => m.clone(),
+                    other => match matrix_value(other, depth + 1) {
+                        Some(m) => m,
+                        None => {
+                            scalars.push(other.clone());
+                            continue;
+                        }
+                    },
+                };
+                acc = Some(match acc {
+                    None => m,
+                    Some(a) => {
+                        let inner = a.first()?.len();
+                        if inner != m.len() || a.len() * m.first()?.len() > MAX_CELLS {
+                            return None;
+                        }
+                        let cols = m.first()?.len();
+                        (0..a.len())
+                            .map(|i| {
+                                (0..cols)
+                                    .map(|j| {
+                                        Expr::Add(
+                                            (0..inner)
+                                                .map(|k| Expr::Mul(vec![a[i][k].clone(), m[k][j].clone()]))
+                                                .collect(),
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .collect()
+                    }
+                });
+            }
+            let m = acc?;
+            if scalars.is_empty() {
+                return Some(m);
+            }
+            Some(
+                m.into_iter()
+                    .map(|r| {
+                        r.into_iter()
+                            .map(|c| {
+                                let mut v = scalars.clone();
+                                v.push(c);
+                                Expr::Mul(v)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            )
+        }
+        Expr::Neg(x) => {
+            let m = as_matrix(x)?;
+            Some(m.into_iter().map(|r| r.into_iter().map(|c| Expr::Neg(Box::new(c))).collect()).collect())
+        }
+        _ => None,
     }
 }
 

@@ -361,6 +361,8 @@ impl Lexer<'_> {
                     }
                 }
                 b'"' | b'`' | b'#' => self.i += 1,
+                // Control characters (a stray NUL, a form feed) are whitespace.
+                0..=0x1f | 0x7f => self.i += 1,
                 _ if c >= 0x80 => self.unicode()?,
                 _ => return Err(err(self.src, format!("unexpected character `{}` at byte {}", c as char, self.i))),
             }
@@ -398,7 +400,9 @@ impl Lexer<'_> {
                 let d = if ch == '²' { "2" } else { "3" };
                 Tok::Num(NumLit { int: d.into(), frac: None, rep: String::new(), exp: 0 })
             }
-            '€' | '£' | '¥' | '\u{a0}' | '\u{2009}' | '\u{202f}' | '，' => return Ok(()),
+            '€' | '£' | '¥' => return Ok(()),
+            // Emoji, CJK punctuation, exotic spaces: noise around an answer, never part of it.
+            c if !c.is_alphanumeric() => return Ok(()),
             c if c.is_alphabetic() => {
                 let mut w = String::from(c);
                 while let Some(n) = self.src[self.i..].chars().next() {

@@ -23,17 +23,24 @@
 //! 2. **Multiple choice**: a gold that is one letter A–E (`C`, `(C)`, `\text{(C)}`) accepts only the
 //!    same letter.
 //! 3. **Parse** both into [`Expr`] (see `parser`), under [`MathLimits`].
-//! 4. **Structure**: answer lists and sets are multisets (`1,-2` = `-2,1`, `x=\pm2` = `\{2,-2\}`), but a
-//!    list never equals one of its members (`1,2,3` ≠ `3`); tuples compare in order; matrices cell by
-//!    cell; intervals, unions and one-variable inequalities become interval sets (`x>3` = `(3,\infty)`);
+//! 4. **Structure**: answer lists are sets (`1,-2` = `-2,1`, `x=\pm2` = `\{2,-2\}`, repeats collapse), but
+//!    a list never equals one of its members or a part of itself (`1,2,3` ≠ `3`, `1,2` ≠ `1`); tuples
+//!    compare in order; matrices cell by cell (sums, products and multiples of matrices are worked out);
+//!    intervals, unions and one-variable inequalities become interval sets (`x>3` = `(3,\infty)`,
+//!    `1 \le |z| \le 2` = `[-2,-1] \cup [1,2]`); assignment groups are tuples (`p=5,q=2;p=7,q=2` =
+//!    `(5,2),(7,2)`); a true chain of constants answers with its end (`35+70=105` = `105`);
 //!    `x = 5` is `5` when the left side is a label (a variable, `f(x)`, `|AB|`); other equations compare
 //!    as `lhs − rhs` up to a constant factor (`2x-y=3` = `-4x+2y=-6`), inequalities up to a positive one.
 //! 5. **Exact value**: numbers are [`num_rational::BigRational`]; sums, products, integer powers,
 //!    perfect-power roots, factorials and binomials stay exact. Floats (`f64`) appear only for π, e,
 //!    trigonometry, logarithms and irrational roots.
+//!    Square-root monomials `c·√k` compare exactly (`\sqrt{117}` = `3\sqrt{13}`), so a rational within
+//!    1e-49 of `\sqrt2` is still told apart.
 //! 6. **Symbolic**: expressions with variables are evaluated at [`MathConfig::random_points`]
 //!    deterministic pseudo-random rational points (seed [`MathConfig::seed`]); exact agreement at every
-//!    point means equal (Schwartz–Zippel). Variables are case-sensitive (`X` ≠ `x`).
+//!    point means equal (Schwartz–Zippel). Variables are case-sensitive (`X` ≠ `x`). Points where a
+//!    negative number meets a fractional power are skipped (they test a branch, not the identity), and
+//!    a point's exact integers get 1/64 of `max_integer_bits` (a point is a probe, not the answer).
 //!
 //! # Numeric tolerance (see [`Tolerance`])
 //! * Two exact values must be equal: `1000001` ≠ `1000000`, `100.00001` ≠ `100`, `\frac{1}{2004!}` ≠
@@ -225,7 +232,8 @@ pub fn parse_answer(text: &str, limits: &MathLimits) -> Result<Expr, MathError> 
     parser::parse(text, limits)
 }
 
-/// The normalised string used by the fast path: no spaces, `$`, spacing commands or style wrappers.
+/// The normalised string used by the fast path: no spaces, `$`, spacing commands or style wrapper names.
+/// Braces stay: `\frac{1}{2}3` and `\frac{1}{23}` must not collide.
 fn string_key(s: &str) -> String {
     const DROP: &[&str] = &[
         "\\left",
@@ -270,7 +278,7 @@ fn string_key(s: &str) -> String {
                 }
             }
         }
-        if !c.is_whitespace() && c != '{' && c != '}' && c != '~' {
+        if !c.is_whitespace() && c != '~' {
             out.push(c);
         }
         rest = &rest[c.len_utf8()..];
@@ -281,9 +289,30 @@ fn string_key(s: &str) -> String {
     out
 }
 
+fn join_thin_spaces(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains("\\!") && !s.contains("\\,") {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find(['\\']) {
+        out.push_str(&rest[..k]);
+        let tail = &rest[k..];
+        if tail.starts_with("\\!") || tail.starts_with("\\,") {
+            out.push_str(&tail[..2]);
+            rest = tail[2..].trim_start_matches(' ');
+        } else {
+            out.push('\\');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// A multiple-choice letter: `C`, `(C)`, `\text{(C)}`, `C)`, `\textbf{C}`.
 fn choice_letter(key: &str) -> Option<char> {
-    let core = key.trim_start_matches('(').trim_end_matches([')', ':', '.']);
+    let core = key.trim_start_matches(['(', '{']).trim_end_matches([')', '}', ':', '.']);
     let mut chars = core.chars();
     let c = chars.next()?;
     if chars.next().is_none() && c.is_ascii_uppercase() && c <= 'E' {
@@ -306,14 +335,37 @@ fn prepare(text: &str, limits: &MathLimits) -> (Answer, Option<MathError>) {
 
 /// Parses a gold answer once, so a group of completions can share it.
 pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> {
-    let text = extract::extract_gold(answer);
-    let (parsed, err) = prepare(&text, &config.limits);
+    // In math mode `11,\! 111` is `11,111`: join thin spaces to what follows before the extractor
+    // removes them, so the space is not read as a list separator.
+    let joined = join_thin_spaces(answer);
+    let text = extract::extract_gold(&joined);
+    let (mut parsed, err) = prepare(&text, &config.limits);
+    // A multiple-choice gold (`C`, `(C)`, `\text{(C)}`, `(D) Alina`) is read by the extractor's rule.
+    if let Some(letter) = extract::gold_choice(answer) {
+        parsed.choice = Some(letter);
+    }
     if let Some(e) = err
         && parsed.choice.is_none()
     {
         return Err(e);
     }
     Ok(Gold { raw: answer.to_string(), answer: text, parsed: Arc::new(parsed) })
+}
+
+impl Gold {
+    /// The multiple-choice letter, when the gold is one.
+    pub fn choice(&self) -> Option<char> {
+        self.parsed.choice
+    }
+
+    /// How many answers the gold lists (`1, -2` has two; `\pm 2` has two).
+    fn answer_count(&self) -> usize {
+        match &self.parsed.expr {
+            Some(Expr::List(v) | Expr::Set(v)) => v.len(),
+            Some(e) if e.any(&|x| matches!(x, Expr::PlusMinus(_))) => 2,
+            _ => 1,
+        }
+    }
 }
 
 fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig) -> MathCheck {
@@ -400,22 +452,90 @@ pub fn equivalent(gold_answer: &str, pred_answer: &str, config: &MathConfig) -> 
 
 /// Checks a completion against a parsed gold.
 pub fn verify(gold: &Gold, completion: &str, config: &MathConfig) -> MathCheck {
+    if let Some(letter) = gold.parsed.choice {
+        return verify_choice(gold, letter, completion, config);
+    }
     match extract::extract_answer(completion, &config.extract) {
-        Ok(found) => check_answers(&gold.parsed, &found.answer, config),
-        Err(e) => {
-            let verdict = match e {
-                ExtractError::NoAnswer => Verdict::NoAnswer,
-                ExtractError::Hedged(_) => Verdict::Incorrect,
-                ExtractError::TooLong { .. } => Verdict::LimitExceeded,
-            };
+        Ok(found) => {
+            // The extractor drops `\!` and `\,`; the raw span keeps `11,\! 111` one number.
+            let raw = completion.get(found.span.clone()).filter(|r| r.contains("\\!") || r.contains("\\,"));
+            let mut check = check_answers(&gold.parsed, raw.unwrap_or(&found.answer), config);
+            check.extracted = Some(found.answer);
+            check
+        }
+        // Several different boxed answers for a gold with several answers: they are the list.
+        Err(ExtractError::Hedged(answers)) if gold.answer_count() >= 2 => {
+            let mut check = check_answers(&gold.parsed, &answers.join(", "), config);
+            check.reason = format!("several boxed answers read as one list: {}", check.reason);
+            check
+        }
+        Err(e) => extraction_failed(gold, e),
+    }
+}
+
+fn extraction_failed(gold: &Gold, e: ExtractError) -> MathCheck {
+    let verdict = match e {
+        ExtractError::NoAnswer => Verdict::NoAnswer,
+        ExtractError::Hedged(_) => Verdict::Incorrect,
+        ExtractError::TooLong { .. } => Verdict::LimitExceeded,
+    };
+    MathCheck {
+        verdict,
+        extracted: None,
+        gold_parsed: gold.parsed.printed.clone(),
+        pred_parsed: None,
+        reason: e.to_string(),
+    }
+}
+
+/// The distinct choice letters standing alone in an answer (`C, D` → `['C', 'D']`).
+fn named_choices(answer: &str, choices: &[char]) -> Vec<char> {
+    let chars: Vec<char> = answer.chars().collect();
+    let mut out = Vec::new();
+    for (k, c) in chars.iter().enumerate() {
+        let alone = |j: Option<&char>| j.is_none_or(|x| !x.is_alphanumeric());
+        if choices.contains(c)
+            && alone(k.checked_sub(1).and_then(|j| chars.get(j)))
+            && alone(chars.get(k + 1))
+            && !out.contains(c)
+        {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+fn verify_choice(gold: &Gold, letter: char, completion: &str, config: &MathConfig) -> MathCheck {
+    let choices = extract::choices_up_to(letter);
+    match extract::extract_choice(completion, &choices, &config.extract) {
+        Ok(found) => {
+            // A final answer naming several choices (`\boxed{C, D}`, `(C) and (D)`) is hedging.
+            if let Ok(answer) = extract::extract_answer(completion, &config.extract) {
+                let named = named_choices(&answer.answer, &choices);
+                if named.len() >= 2 {
+                    return MathCheck {
+                        verdict: Verdict::Incorrect,
+                        extracted: Some(answer.answer),
+                        gold_parsed: Some(letter.to_string()),
+                        pred_parsed: None,
+                        reason: format!("the answer names several choices: {named:?}"),
+                    };
+                }
+            }
+            let right = found.letter == letter;
             MathCheck {
-                verdict,
-                extracted: None,
-                gold_parsed: gold.parsed.printed.clone(),
-                pred_parsed: None,
-                reason: e.to_string(),
+                verdict: if right { Verdict::Correct } else { Verdict::Incorrect },
+                extracted: Some(found.letter.to_string()),
+                gold_parsed: Some(letter.to_string()),
+                pred_parsed: Some(found.letter.to_string()),
+                reason: if right {
+                    format!("choice ({letter}) matches")
+                } else {
+                    format!("choice ({}) is not the gold choice ({letter})", found.letter)
+                },
             }
         }
+        Err(e) => extraction_failed(gold, e),
     }
 }
 

@@ -11,7 +11,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 
 use super::ast::{Constant, Expr, Number, Written};
-use super::lexer::{NumLit, Tok, tokenize};
+use super::lexer::{NumLit, RelOp, Tok, tokenize};
 use super::{MathError, MathLimits};
 
 /// Words read as units after a quantity (and dropped): `10 cm`, `125 miles`, `5 dollars`.
@@ -30,18 +30,98 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
             max: limits.max_answer_bytes as u64,
         });
     }
-    let cleaned = undouble_backslashes(&preclean(src));
+    let cleaned = undouble_backslashes(&strip_html_tags(&preclean(src)));
     let toks = tokenize(&cleaned)?;
     if toks.is_empty() {
         return Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() });
     }
-    let mut p = Parser { t: toks, i: 0, depth: 0, nodes: 0, lim: limits, src, abs: 0 };
+    let mut p = Parser { t: toks, i: 0, depth: 0, nodes: 0, lim: limits, src, abs: 0, semis: Vec::new() };
     let (items, _) = p.seq(&[])?;
+    let items = assignment_groups(items, &p.semis);
     match items.len() {
         0 => Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() }),
         1 => Ok(items.into_iter().next().unwrap_or(Expr::EmptySet)),
         _ => Ok(Expr::List(items)),
     }
+}
+
+/// `p=5, q=2; p=7, q=2`: groups of assignments separated by `;` are the tuples `(5, 2), (7, 2)`.
+fn assignment_groups(items: Vec<Expr>, semis: &[usize]) -> Vec<Expr> {
+    let assignment =
+        |e: &Expr| matches!(e, Expr::Rel(p, o) if o.len() == 1 && o[0] == RelOp::Eq && matches!(p[0], Expr::Sym(_)));
+    if items.is_empty() || !items.iter().all(assignment) {
+        return items;
+    }
+    let name = |e: &Expr| match e {
+        Expr::Rel(p, _) => match &p[0] {
+            Expr::Sym(s) => s.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let names: Vec<String> = items.iter().map(name).collect();
+    let mut bounds: Vec<usize> = semis.iter().copied().filter(|&k| k > 0 && k < items.len()).collect();
+    if bounds.is_empty() {
+        // `p=5, q=2, p=7, q=2`: the names repeat with a period, and each period is one solution.
+        let period = (2..items.len()).find(|&k| {
+            items.len().is_multiple_of(k)
+                && names[..k].iter().enumerate().all(|(a, x)| names[..k].iter().skip(a + 1).all(|y| y != x))
+                && names.iter().enumerate().all(|(i, x)| *x == names[i % k])
+        });
+        match period {
+            Some(k) => bounds = (1..items.len() / k).map(|j| j * k).collect(),
+            None => return items,
+        }
+    }
+    bounds.dedup();
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for end in bounds.into_iter().chain(std::iter::once(items.len())) {
+        let values: Vec<Expr> = items[start..end]
+            .iter()
+            .filter_map(|e| match e {
+                Expr::Rel(p, _) => p.get(1).cloned(),
+                _ => None,
+            })
+            .collect();
+        groups.push(if values.len() == 1 {
+            values.into_iter().next().unwrap_or(Expr::EmptySet)
+        } else {
+            Expr::Tuple(values)
+        });
+        start = end;
+    }
+    groups
+}
+
+/// Drops HTML tags such as `</p>` or `<br/>` (a letter right after `<` or `</`, up to the next `>`).
+fn strip_html_tags(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('<') || !s.contains('>') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find('<') {
+        out.push_str(&rest[..k]);
+        let tail = &rest[k + 1..];
+        let name = tail.strip_prefix('/').unwrap_or(tail);
+        let end = tail.find('>');
+        match end {
+            Some(e)
+                if name.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && tail[..e].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b' ') =>
+            {
+                out.push(' ');
+                rest = &tail[e + 1..];
+            }
+            _ => {
+                out.push('<');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Answers copied through JSON twice arrive as `\\\\frac{1}{2}`: halve the backslashes when a doubled
@@ -70,7 +150,28 @@ fn undouble_backslashes(s: &str) -> String {
             k += 1;
         }
     }
-    if doubled && !single { s.replace("\\\\", "\\") } else { s.to_string() }
+    if doubled && !single {
+        return s.replace("\\\\", "\\");
+    }
+    if doubled && !s.contains("begin{") {
+        // Outside environments `\\` is never a row break: `\\dfrac` is a doubled `\dfrac`.
+        let mut out = String::with_capacity(s.len());
+        let b = s.as_bytes();
+        let mut k = 0;
+        let mut last = 0;
+        while k + 2 < b.len() {
+            if b[k] == b'\\' && b[k + 1] == b'\\' && b[k + 2].is_ascii_alphabetic() && (k == 0 || b[k - 1] != b'\\') {
+                out.push_str(&s[last..k]);
+                last = k + 1;
+                k += 2;
+            } else {
+                k += 1;
+            }
+        }
+        out.push_str(&s[last..]);
+        return out;
+    }
+    s.to_string()
 }
 
 /// String-level clean-up that needs the whole answer: trailing punctuation and decimal commas.
@@ -109,6 +210,8 @@ struct Parser<'a> {
     lim: &'a MathLimits,
     src: &'a str,
     abs: usize,
+    /// Item indices (at the top level) that follow a `;`.
+    semis: Vec<usize>,
 }
 
 fn is_sep(t: &Tok) -> bool {
@@ -235,6 +338,9 @@ impl Parser<'_> {
         let mut items = Vec::new();
         let closer = loop {
             while self.peek().is_some_and(|t| is_sep(t) || *t == Tok::Dot) {
+                if self.depth == 0 && self.peek() == Some(&Tok::Semi) {
+                    self.semis.push(items.len());
+                }
                 self.i += 1;
             }
             match self.peek() {
