@@ -57,7 +57,7 @@ pub enum ChoiceSource {
 /// Markers after which a choice letter is expected.
 static CHOICE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:\banswer(?:\*\*)?\s*(?:is\b|:|：)|\bcorrect\s+(?:option|choice)\s+is\b|\b(?:option|choice)\s*:|答案\s*(?:是|为|:|：)?|\bréponse\s*(?:est\b|:)|\brespuesta\s*(?:es\b|:)|\bantwort\s*(?:ist\b|:)|\bответ\s*:)",
+        r"(?i)(?:(?-u:\b)answer(?:\*\*)?\s*(?:is(?-u:\b)|:|：)|(?-u:\b)correct\s+(?:option|choice)\s+is(?-u:\b)|(?-u:\b)(?:option|choice)\s*:|答案\s*(?:是|为|:|：)?|(?-u:\b)réponse\s*(?:est(?-u:\b)|:)|(?-u:\b)respuesta\s*(?:es(?-u:\b)|:)|(?-u:\b)antwort\s*(?:ist(?-u:\b)|:)|ответ\s*:)",
     )
     .expect("the choice-marker regex is a valid constant")
 });

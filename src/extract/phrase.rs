@@ -19,14 +19,15 @@ use super::scan::{env_at, find_math_envs, first_number, prose_words};
 /// Answer markers, English first, then other languages seen in multilingual evaluations.
 static ANSWER_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:\bfinal\s+answer(?:\*\*)?\s*(?:is\b|:|：)|\banswer(?:\*\*)?\s*(?:is\b|:|：)|(?:最终)?答案\s*(?:是|为|:|：)|\bréponse\s*(?:est\b|:)|\brespuesta\s*(?:es\b|:)|\bantwort\s*(?:ist\b|:)|\brisposta\s*(?:è|:)|\bответ\s*:)",
+        r"(?i)(?:(?-u:\b)final\s+answer(?:\*\*)?\s*(?:is(?-u:\b)|:|：)|(?-u:\b)answer(?:\*\*)?\s*(?:is(?-u:\b)|:|：)|(?:最终)?答案\s*(?:是|为|:|：)|(?-u:\b)réponse\s*(?:est(?-u:\b)|:)|(?-u:\b)respuesta\s*(?:es(?-u:\b)|:)|(?-u:\b)antwort\s*(?:ist(?-u:\b)|:)|(?-u:\b)risposta\s*(?:è|:)|ответ\s*:)",
     )
     .expect("the answer-marker regex is a valid constant")
 });
 
 /// The "final answer is" of Minerva's format sentence.
-static MINERVA_MARKER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bfinal\s+answer\s+is\b").expect("the Minerva regex is a valid constant"));
+static MINERVA_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)final\s+answer\s+is(?-u:\b)").expect("the Minerva regex is a valid constant")
+});
 
 /// GSM8K's final-answer marker.
 static GSM8K_MARKER: LazyLock<Regex> =

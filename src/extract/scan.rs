@@ -286,14 +286,14 @@ pub(crate) fn number(input: &str) -> IResult<&str, &str> {
     .parse(input)
 }
 
-/// Calls `visit` with each number of `text` (with its leading minus sign), left to right, in one
-/// scan; stops when `visit` returns `false`.
+/// Calls `visit` with each number of `text` starting in `from..to` (with its leading minus sign),
+/// left to right, in one scan; stops when `visit` returns `false`.
 ///
 /// Digits glued to a preceding ASCII letter (`x2`, `AZYUK2A`, `\frac12`) are not numbers.
-fn scan_numbers(text: &str, mut visit: impl FnMut(Range<usize>) -> bool) {
+fn scan_numbers(text: &str, from: usize, to: usize, mut visit: impl FnMut(Range<usize>) -> bool) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
+    let mut i = from;
+    while i < to {
         let b = bytes[i];
         let starts = b.is_ascii_digit() || (b == b'.' && i + 1 < bytes.len() && bytes[i + 1].is_ascii_digit());
         if !starts {
@@ -324,19 +324,36 @@ fn scan_numbers(text: &str, mut visit: impl FnMut(Range<usize>) -> bool) {
 }
 
 /// The last number of `text` (see [`scan_numbers`] for what counts).
+///
+/// Searches backwards: the last digit's run of number characters (`0-9 , . /`) is parsed, and only
+/// if it holds no number (`AZYUK2A`) does the search move to the run before it. Runs are disjoint,
+/// so the whole search stays one pass, and a long chain of thought costs one parse, not one per
+/// number.
 pub(crate) fn last_number(text: &str) -> Option<Range<usize>> {
-    let mut last = None;
-    scan_numbers(text, |r| {
-        last = Some(r);
-        true
-    });
-    last
+    let bytes = text.as_bytes();
+    let mut end = bytes.len();
+    loop {
+        let last_digit = bytes[..end].iter().rposition(u8::is_ascii_digit)?;
+        let mut start = last_digit;
+        while start > 0 && matches!(bytes[start - 1], b'0'..=b'9' | b',' | b'.' | b'/') {
+            start -= 1;
+        }
+        let mut last = None;
+        scan_numbers(text, start, last_digit + 1, |r| {
+            last = Some(r);
+            true
+        });
+        if last.is_some() {
+            return last;
+        }
+        end = start;
+    }
 }
 
 /// The first number of `text` (see [`scan_numbers`] for what counts).
 pub(crate) fn first_number(text: &str) -> Option<Range<usize>> {
     let mut first = None;
-    scan_numbers(text, |r| {
+    scan_numbers(text, 0, text.len(), |r| {
         first = Some(r);
         false
     });
@@ -527,6 +544,9 @@ mod tests {
         assert_eq!(last("ratio 13/28"), Some("13/28".into()));
         assert_eq!(last("about .4 of it"), Some(".4".into()));
         assert_eq!(last("no digits"), None);
+        assert_eq!(last("x2 and 7 then AZYUK2A"), Some("7".into()));
+        assert_eq!(last("value -3."), Some("-3".into()));
+        assert_eq!(last("1,000.99,"), Some("1,000.99".into()));
         assert_eq!(first_number("aura 220 $ dans 12 mois").map(|r| r.start), Some(5));
     }
 
