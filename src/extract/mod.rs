@@ -47,6 +47,8 @@
 //!
 //! # Calling it from a verifier
 //!
+//! [`extract_for_gold`] does the routing below in one call; use it in place of `extract_answer`.
+//!
 //! ```text
 //! gold_choice(gold) == Some(letter)  → extract_choice(completion, &choices_up_to(letter), &config)
 //! otherwise                          → extract_gold(gold) for the gold, extract_answer(completion, &config):
@@ -139,6 +141,8 @@ pub enum AnswerSource {
     MathEnv,
     /// The last number in the text.
     LastNumber,
+    /// A multiple-choice letter, read by [`extract_choice`] (see [`extract_for_gold`]).
+    Choice,
 }
 
 /// The answer found in a completion.
@@ -183,11 +187,15 @@ pub(crate) fn final_part<'a>(text: &'a str, config: &ExtractConfig) -> (usize, &
     (start, &rest[..end])
 }
 
-/// The content of the last complete `<answer>…</answer>` pair.
+/// The content of the last complete `<answer>…</answer>` pair; when tags are nested or repeated
+/// inside it, only the text after the last inner tag (`<answer><answer>1</answer>2</answer>` → `2`).
 pub(crate) fn find_answer_tag(text: &str) -> Option<Range<usize>> {
     let close = text.rfind("</answer>")?;
     let open = text[..close].rfind("<answer>")?;
-    Some(open + "<answer>".len()..close)
+    let content = open + "<answer>".len()..close;
+    let inner = &text[content.clone()];
+    let after_inner_tag = inner.rfind("</answer>").map(|i| content.start + i + "</answer>".len());
+    Some(after_inner_tag.unwrap_or(content.start)..close)
 }
 
 /// An answer found in `text` (the final part), before offsetting into the completion.
@@ -342,6 +350,22 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
         },
     ];
     tiers.iter().find_map(|tier| tier()).ok_or(ExtractError::NoAnswer)
+}
+
+/// Extracts the answer to compare with `gold`: the choice letter when the gold is a letter
+/// ([`gold_choice`]: `C`, `(C)`, `\text{(C)}`, `(D) Alina`), otherwise [`extract_answer`].
+///
+/// For a letter gold the [`Extraction::answer`] is the letter alone (`"B"` from "therefore I think
+/// it's B"), with [`AnswerSource::Choice`]; the options are `A`–`D`, or up to the gold's letter.
+pub fn extract_for_gold(gold: &str, completion: &str, config: &ExtractConfig) -> Result<Extraction, ExtractError> {
+    match gold_choice(gold) {
+        Some(letter) => extract_choice(completion, &choices_up_to(letter), config).map(|choice| Extraction {
+            answer: choice.letter.to_string(),
+            source: AnswerSource::Choice,
+            span: choice.span,
+        }),
+        None => extract_answer(completion, config),
+    }
 }
 
 /// Reads a gold answer: `\boxed{2}` → `2`, `$\frac12$` → `\frac12`, bare `42` → `42`.

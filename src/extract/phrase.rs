@@ -101,6 +101,11 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
                 }
                 continue;
             }
+            // A closing markup tag (`8</p>`, `5</answer>`) ends the answer; a bare `<` is math.
+            b'<' if bytes.get(i + 1) == Some(&b'/') => {
+                end = i;
+                break;
+            }
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             b'.' if depth == 0 && (i + 1 == bytes.len() || bytes[i + 1].is_ascii_whitespace()) => {
@@ -196,6 +201,8 @@ mod tests {
         assert_eq!(phrase("The answer is"), None);
         assert_eq!(phrase("The answer is not obvious yet."), None);
         assert_eq!(phrase("The answer is Evelyn."), Some("Evelyn"));
+        assert_eq!(phrase("<p>The answer is 8</p>"), Some("8"));
+        assert_eq!(phrase("The answer is x < 3."), Some("x < 3"));
         assert_eq!(phrase("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois."), Some("220"));
         assert_eq!(phrase("Final Answer: Jane started growing Sphere 3 hours ago."), Some("3"));
         assert_eq!(phrase("The answer is the value $x = 4$ that we found"), Some("$x = 4$"));

@@ -435,7 +435,12 @@ pub(crate) fn unescaped_dollars(text: &str) -> usize {
     n
 }
 
-/// Trims whitespace, trailing sentence punctuation, markdown `*`, and math delimiters wrapping the
+/// Characters around an answer that are never part of it: control characters and emoji.
+fn is_noise(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}' | '\u{FE0F}')
+}
+
+/// Trims whitespace, control characters, emoji, trailing sentence punctuation, markdown `*`, and math delimiters wrapping the
 /// whole answer, repeatedly; returns the sub-range of `range` that holds the answer.
 pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
     let (mut start, mut end) = (range.start, range.end);
@@ -443,9 +448,11 @@ pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
     // in practice one or two.
     loop {
         let s = &text[start..end];
-        let t = s.trim_start_matches(|c: char| c.is_whitespace() || c == '*');
+        let t = s.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || is_noise(c));
         start += s.len() - t.len();
-        let t = t.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '.' | '。' | ',' | ';' | '，'));
+        let t = t.trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '*' | '.' | '。' | ',' | ';' | '，') || is_noise(c)
+        });
         end = start + t.len();
         let s = &text[start..end];
         let before = (start, end);
@@ -473,9 +480,21 @@ pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
     }
 }
 
-/// The answer text of `text[range]`: LaTeX thin spaces `\!` and `\,` removed (`11,\!111` → `11,111`).
+/// The answer text of `text[range]`: the negative space `\!` is removed with the whitespace around
+/// it (`11,\! 111` → `11,111`), the thin space `\,` is removed (`1\,000` → `1000`).
 pub(crate) fn answer_text(text: &str, range: &Range<usize>) -> String {
-    text[range.clone()].replace("\\!", "").replace("\\,", "")
+    let raw = &text[range.clone()];
+    if !raw.contains("\\!") && !raw.contains("\\,") {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.find("\\!") {
+        out.push_str(rest[..at].trim_end());
+        rest = rest[at + 2..].trim_start();
+    }
+    out.push_str(rest);
+    out.replace("\\,", "")
 }
 
 /// Are the braces of `text` balanced (ignoring `\{` and `\}`)?
@@ -559,6 +578,11 @@ mod tests {
         assert_eq!(t("$1$ and $2$"), "$1$ and $2$");
         assert_eq!(t("$1,000.99"), "1,000.99");
         assert_eq!(t("**73**"), "73");
+        assert_eq!(t("8 🎉"), "8");
+        assert_eq!(t("3\u{0}"), "3");
+        let a = |s: &str| answer_text(s, &(0..s.len()));
+        assert_eq!(a("11,\\! 111,\\! 100"), "11,111,100");
+        assert_eq!(a("1\\,000"), "1000");
     }
 
     #[test]
