@@ -54,9 +54,8 @@
 //! otherwise                          → extract_gold(gold) for the gold, extract_answer(completion, &config):
 //!   Ok(extraction)          parse extraction.answer (extraction.source says how sure the reading is)
 //!   Err(NoAnswer)           Verdict::NoAnswer
-//!   Err(Hedged(answers))    Verdict::Incorrect for a single-answer gold; when the gold has several
-//!                           answers (a list or set of n ≥ 2), `answers` (distinct, in order) is the
-//!                           predicted list: compare it as a set (or re-extract with MultipleBoxed::List)
+//!   Err(Hedged(answers))    Verdict::Incorrect (for a gold with several answers, extract_for_gold
+//!                           already read the boxes as one list, so Hedged means a single-answer gold)
 //!   Err(TooLong { .. })     Verdict::LimitExceeded
 //! ```
 //!
@@ -357,15 +356,66 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
 ///
 /// For a letter gold the [`Extraction::answer`] is the letter alone (`"B"` from "therefore I think
 /// it's B"), with [`AnswerSource::Choice`]; the options are `A`–`D`, or up to the gold's letter.
+///
+/// When the gold has several answers (`1, -2`, `(2,2), (6,2)`, `6 \text{ and } 8`), several
+/// different boxes are read as one list ([`MultipleBoxed::List`]) instead of hedging: the verifier
+/// then compares the whole list with the gold, so boxing extra candidates still fails.
 pub fn extract_for_gold(gold: &str, completion: &str, config: &ExtractConfig) -> Result<Extraction, ExtractError> {
-    match gold_choice(gold) {
-        Some(letter) => extract_choice(completion, &choices_up_to(letter), config).map(|choice| Extraction {
+    if let Some(letter) = gold_choice(gold) {
+        return extract_choice(completion, &choices_up_to(letter), config).map(|choice| Extraction {
             answer: choice.letter.to_string(),
             source: AnswerSource::Choice,
             span: choice.span,
-        }),
-        None => extract_answer(completion, config),
+        });
     }
+    if config.multiple_boxed == MultipleBoxed::Hedged && gold_has_several_answers(&extract_gold(gold)) {
+        let list = ExtractConfig { multiple_boxed: MultipleBoxed::List, ..config.clone() };
+        return extract_answer(completion, &list);
+    }
+    extract_answer(completion, config)
+}
+
+/// Does an (extracted) gold list several answers? A `,` or `;` outside brackets that is not a
+/// thousands separator (`7,425,000`), or the word `and`/`or`.
+pub fn gold_has_several_answers(gold: &str) -> bool {
+    let bytes = gold.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if matches!(bytes.get(i + 1), Some(b'{') | Some(b'}')) => {
+                if bytes[i + 1] == b'{' {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                }
+                i += 2;
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b';' if depth == 0 => return true,
+            b',' if depth == 0 => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let thousands = digits == 3 && i > 0 && bytes[i - 1].is_ascii_digit();
+                if !thousands {
+                    return true;
+                }
+            }
+            // `6 \text{ and } 8`: the joining word counts at any depth (it sits inside `\text{}`).
+            b'a' | b'o' => {
+                let word_start = i == 0 || !bytes[i - 1].is_ascii_alphabetic();
+                let word = if bytes[i] == b'a' { &b"and"[..] } else { &b"or"[..] };
+                let word_end = bytes.get(i + word.len()).is_none_or(|b| !b.is_ascii_alphabetic());
+                if word_start && bytes[i..].starts_with(word) && word_end {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Reads a gold answer: `\boxed{2}` → `2`, `$\frac12$` → `\frac12`, bare `42` → `42`.

@@ -53,6 +53,8 @@ fn think_handling() {
 fn hedging() {
     assert_eq!(answer(r"\boxed{3} or \boxed{4}"), Err(ExtractError::Hedged(vec!["3".into(), "4".into()])));
     assert_eq!(answer(r"\boxed{840} ... so again \boxed{ 840 }"), Ok("840".into()));
+    // Math-Verify's row 47: on its own, extract_answer calls it hedging.
+    assert_eq!(answer(r"\boxed{17}, and \boxed{18}"), Err(ExtractError::Hedged(vec!["17".into(), "18".into()])));
     let list = ExtractConfig { multiple_boxed: MultipleBoxed::List, ..ExtractConfig::default() };
     assert_eq!(extract_answer(r"\boxed{17}, and \boxed{18}", &list).map(|e| e.answer), Ok("17, 18".into()));
     assert_eq!(answer(r"\boxed{}"), Err(ExtractError::NoAnswer));
@@ -78,6 +80,27 @@ fn gold_forms() {
     assert_eq!(extract_gold("$1$ and $2$ and $3$"), "$1$ and $2$ and $3$");
     // Never the last-number fallback: a prose gold stays prose.
     assert_eq!(extract_gold("He has 3 apples"), "He has 3 apples");
+}
+
+#[test]
+fn several_answer_golds_read_boxes_as_a_list() {
+    assert!(gold_has_several_answers("1, -2"));
+    assert!(gold_has_several_answers("(2, 2), (6, 2)"));
+    assert!(gold_has_several_answers(r"6 \text{ and } 8"));
+    assert!(gold_has_several_answers("k = 45; n = 2"));
+    assert!(!gold_has_several_answers("7,425,000"));
+    assert!(!gold_has_several_answers("(1, 2)"));
+    assert!(!gold_has_several_answers(r"\{1, 2, 3\}"));
+    assert!(!gold_has_several_answers(r"\frac{1}{2}"));
+    assert!(!gold_has_several_answers("random"));
+    let config = ExtractConfig::default();
+    let two = r"\boxed{1} and \boxed{-2}";
+    assert_eq!(extract_for_gold("1, -2", two, &config).map(|e| e.answer), Ok("1, -2".into()));
+    assert!(matches!(extract_for_gold("1", two, &config), Err(ExtractError::Hedged(_))));
+    assert_eq!(
+        extract_for_gold("(C)", "I'd say B", &config).map(|e| (e.answer, e.source)),
+        Ok(("B".into(), AnswerSource::Choice))
+    );
 }
 
 #[test]
