@@ -267,3 +267,86 @@ fn testdata_cases_extract_as_labelled() {
     assert!(count >= 160, "only {count} extraction cases");
     assert!(failures.is_empty(), "{} of {count} cases differ:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Pieces that the extraction scanners treat specially, for the randomised robustness test.
+const PIECES: &[&str] = &[
+    "\\boxed",
+    "\\boxed{",
+    "\\fbox",
+    "{",
+    "}",
+    "\\{",
+    "\\}",
+    "$",
+    "$$",
+    "\\(",
+    "\\)",
+    "\\[",
+    "\\]",
+    "\\",
+    "\\!",
+    "\\,",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "####",
+    "**",
+    "The answer is ",
+    "Answer:",
+    "final answer is ",
+    "I hope it is correct",
+    "答案是",
+    "réponse est ",
+    "Ответ:",
+    "(C)",
+    "\\text{",
+    "A",
+    "B",
+    " ",
+    "\n",
+    ".",
+    ",",
+    "-",
+    "1",
+    "42",
+    "7,425,000",
+    ".5",
+    "13/28",
+    "x",
+    "é",
+    "🎉",
+    "\u{0}",
+    "。",
+    "，",
+    "</",
+    "<",
+];
+
+/// Random concatenations of special pieces never panic, and every span is a real span of the input.
+#[test]
+fn random_inputs_never_panic_and_spans_are_valid() {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let config = ExtractConfig::default();
+    for _ in 0..20_000 {
+        let len = (next() % 24) as usize;
+        let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+        let spans = [
+            extract_answer(&text, &config).map(|e| e.span),
+            extract_choice(&text, &['A', 'B', 'C', 'D'], &config).map(|c| c.span),
+            extract_for_gold("1, 2", &text, &config).map(|e| e.span),
+        ];
+        for span in spans.into_iter().flatten() {
+            assert!(span.start <= span.end && span.end <= text.len(), "{span:?} in {text:?}");
+            assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end), "{span:?} in {text:?}");
+        }
+        let _ = extract_gold(&text);
+        let _ = gold_choice(&text);
+    }
+}
