@@ -179,11 +179,8 @@ pub fn extract_choice(completion: &str, choices: &[char], config: &ExtractConfig
         return Ok(found(letter, span, ChoiceSource::AnswerTag));
     }
     let markers: Vec<usize> = CHOICE_MARKER.find_iter(part).map(|m| m.end()).collect();
-    if let Some((letter, span)) = markers
-        .iter()
-        .rev()
-        .take(super::phrase::MAX_MARKERS_TRIED)
-        .find_map(|&end| letter_after_marker(part, end, choices))
+    if let Some((letter, span)) =
+        markers.iter().rev().take(config.max_answer_markers).find_map(|&end| letter_after_marker(part, end, choices))
     {
         return Ok(found(letter, span, ChoiceSource::AnswerPhrase));
     }

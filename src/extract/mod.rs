@@ -105,6 +105,11 @@ pub struct ExtractConfig {
     /// Completions longer than this many bytes are not searched: [`ExtractError::TooLong`]
     /// (default: 1 MiB; a completion of exactly this length is searched).
     pub max_input_bytes: usize,
+    /// How many answer markers ("the answer is", `####`, "final answer is"), from the right, are
+    /// tried when the ones after them are followed by nothing usable (default: 16). Bounds the work
+    /// on completions made of thousands of empty markers; past it the phrase tier gives up and the
+    /// weaker tiers run.
+    pub max_answer_markers: usize,
 }
 
 impl Default for ExtractConfig {
@@ -116,6 +121,7 @@ impl Default for ExtractConfig {
             max_whole_bytes: 128,
             multiple_boxed: MultipleBoxed::Hedged,
             max_input_bytes: 1 << 20,
+            max_answer_markers: 16,
         }
     }
 }
@@ -311,7 +317,9 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
     if text.trim().is_empty() {
         return Err(ExtractError::NoAnswer);
     }
-    if let Some(f) = phrase::find_minerva(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)) {
+    if let Some(f) =
+        phrase::find_minerva(text, config.max_answer_markers).and_then(|r| found(text, r, AnswerSource::AnswerPhrase))
+    {
         return Ok(f);
     }
     match boxed_tier(text, config) {
@@ -322,15 +330,18 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
     if let Some(tag) = find_answer_tag(text) {
         // Inside the tags, an answer phrase still marks the answer: `<answer>The answer is 5</answer>`.
         let inner = &text[tag.clone()];
-        let raw = match phrase::find_answer_phrase(inner) {
+        let raw = match phrase::find_answer_phrase(inner, config.max_answer_markers) {
             Some(r) => tag.start + r.start..tag.start + r.end,
             None => tag,
         };
         return found(text, raw, AnswerSource::AnswerTag).ok_or(ExtractError::NoAnswer);
     }
     let tiers: [&dyn Fn() -> Option<Found>; 6] = [
-        &|| phrase::find_gsm8k(text).and_then(|r| found(text, r, AnswerSource::Gsm8k)),
-        &|| phrase::find_answer_phrase(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)),
+        &|| phrase::find_gsm8k(text, config.max_answer_markers).and_then(|r| found(text, r, AnswerSource::Gsm8k)),
+        &|| {
+            phrase::find_answer_phrase(text, config.max_answer_markers)
+                .and_then(|r| found(text, r, AnswerSource::AnswerPhrase))
+        },
         &|| {
             scan::find_bold(text)
                 .into_iter()
@@ -434,7 +445,9 @@ pub fn extract_gold(gold: &str) -> String {
     {
         return f.answer;
     }
-    if let Some(f) = phrase::find_gsm8k(gold).and_then(|r| found(gold, r, AnswerSource::Gsm8k)) {
+    if let Some(f) =
+        phrase::find_gsm8k(gold, config.max_answer_markers).and_then(|r| found(gold, r, AnswerSource::Gsm8k))
+    {
         return f.answer;
     }
     let range = scan::trim_answer(gold, 0..gold.len());

@@ -33,20 +33,18 @@ static MINERVA_MARKER: LazyLock<Regex> = LazyLock::new(|| {
 static GSM8K_MARKER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"####").expect("the GSM8K regex is a valid constant"));
 
-/// How many markers, from the right, are tried before giving up; bounds the work on inputs made
-/// of thousands of markers with nothing after them.
-pub(crate) const MAX_MARKERS_TRIED: usize = 16;
-
 /// The answer after the rightmost answer phrase that is followed by something, as a range of `text`.
-pub(crate) fn find_answer_phrase(text: &str) -> Option<Range<usize>> {
+/// At most `max_markers` markers are tried, from the right.
+pub(crate) fn find_answer_phrase(text: &str, max_markers: usize) -> Option<Range<usize>> {
     let ends: Vec<usize> = ANSWER_MARKER.find_iter(text).map(|m| m.end()).collect();
-    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| phrase_tail(text, end))
+    ends.iter().rev().take(max_markers).find_map(|&end| phrase_tail(text, end))
 }
 
 /// The answer after the rightmost `####`, up to the end of its line.
-pub(crate) fn find_gsm8k(text: &str) -> Option<Range<usize>> {
+/// At most `max_markers` markers are tried, from the right.
+pub(crate) fn find_gsm8k(text: &str, max_markers: usize) -> Option<Range<usize>> {
     let ends: Vec<usize> = GSM8K_MARKER.find_iter(text).map(|m| m.end()).collect();
-    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| {
+    ends.iter().rev().take(max_markers).find_map(|&end| {
         let rest = &text[end..];
         let line_end = rest.find('\n').map_or(text.len(), |n| end + n);
         let line = &text[end..line_end];
@@ -169,9 +167,10 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
 /// Minerva's format sentence, "The final answer is X. I hope it is correct.": the rightmost
 /// "final answer is" whose answer is followed by "I hope". Few-shot Minerva-style models box
 /// intermediate results, so this sentence outranks `\boxed{}` (as in Math-Verify, priority 0).
-pub(crate) fn find_minerva(text: &str) -> Option<Range<usize>> {
+/// At most `max_markers` markers are tried, from the right.
+pub(crate) fn find_minerva(text: &str, max_markers: usize) -> Option<Range<usize>> {
     let ends: Vec<usize> = MINERVA_MARKER.find_iter(text).map(|m| m.end()).collect();
-    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| {
+    ends.iter().rev().take(max_markers).find_map(|&end| {
         let tail = phrase_tail(text, end)?;
         let after = text[tail.end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '$' | '"'));
         let hope = after.as_bytes().get(..6).is_some_and(|b| b.eq_ignore_ascii_case(b"i hope"));
@@ -184,7 +183,7 @@ mod tests {
     use super::*;
 
     fn phrase(text: &str) -> Option<&str> {
-        find_answer_phrase(text).map(|r| text[r].trim())
+        find_answer_phrase(text, 16).map(|r| text[r].trim())
     }
 
     #[test]
@@ -218,14 +217,14 @@ mod tests {
     #[test]
     fn minerva_sentence() {
         let text = r"so \boxed{200} and \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.";
-        assert_eq!(find_minerva(text).map(|r| &text[r]), Some("$10,455$"));
-        assert_eq!(find_minerva("The final answer is 5."), None);
+        assert_eq!(find_minerva(text, 16).map(|r| &text[r]), Some("$10,455$"));
+        assert_eq!(find_minerva("The final answer is 5.", 16), None);
     }
 
     #[test]
     fn gsm8k() {
         let text = "She has 3 + 15 = 18 apples.\n#### 18";
-        assert_eq!(find_gsm8k(text).map(|r| &text[r]), Some("18"));
-        assert_eq!(find_gsm8k("#### \n"), None);
+        assert_eq!(find_gsm8k(text, 16).map(|r| &text[r]), Some("18"));
+        assert_eq!(find_gsm8k("#### \n", 16), None);
     }
 }

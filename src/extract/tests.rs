@@ -118,6 +118,22 @@ fn input_size_limit_boundary() {
 }
 
 #[test]
+fn answer_marker_limit_boundary() {
+    let config = ExtractConfig {
+        max_answer_markers: 4,
+        math_env_fallback: false,
+        last_number_fallback: false,
+        ..ExtractConfig::default()
+    };
+    // The good marker is the 4th from the right: found; the 5th: past the limit.
+    let at_limit = format!("The answer is 5.\n{}", "The answer is .\n".repeat(3));
+    assert_eq!(extract_answer(&at_limit, &config).map(|e| e.answer), Ok("5".into()));
+    let past = format!("The answer is 5.\n{}", "The answer is .\n".repeat(4));
+    assert_eq!(extract_answer(&past, &config), Err(ExtractError::NoAnswer));
+    assert_eq!(extract_choice(&at_limit.replace('5', "B"), &['A', 'B'], &config).map(|c| c.letter), Ok('B'));
+}
+
+#[test]
 fn whole_tier_size_boundary() {
     let config = ExtractConfig {
         max_whole_bytes: 8,
