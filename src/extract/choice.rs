@@ -231,6 +231,17 @@ fn standalone_letter(text: &str, choices: &[char]) -> Option<(char, Range<usize>
 pub fn gold_choice(gold: &str) -> Option<char> {
     let gold = extract_gold(gold);
     let text = gold.trim();
+    leading_gold_letter(text).or_else(|| {
+        // "Alina and the answer is\n(C) Cecile": a gold sentence naming its letter after a marker.
+        let capitals: Vec<char> = ('A'..='Z').collect();
+        let end = CHOICE_MARKER.find_iter(text).last()?.end();
+        let (letter, span) = letter_after_marker(text, end, &capitals)?;
+        (!is_article(text, &span)).then_some(letter)
+    })
+}
+
+/// The letter a gold opens with: `C`, `(C)`, `C.`, `(D) Alina`, `C Cecile`.
+fn leading_gold_letter(text: &str) -> Option<char> {
     let at = skip_letter_wrappers(text, 0);
     let c = text[at..].chars().next()?;
     if !c.is_ascii_uppercase() {
@@ -322,6 +333,10 @@ mod tests {
         assert_eq!(gold_choice("A farmer"), None);
         assert_eq!(gold_choice("$$A:B=1$$"), None);
         assert_eq!(gold_choice("B. 12 apples"), Some('B'));
+        assert_eq!(gold_choice("Alina and the answer is\n(C) Cecile"), Some('C'));
+        assert_eq!(gold_choice("Alina and the answer is\nC Cecile"), Some('C'));
+        assert_eq!(gold_choice("So the answer is 12"), None);
+        assert_eq!(gold_choice("the answer is A farmer"), None);
         assert_eq!(choices_up_to('B'), vec!['A', 'B', 'C', 'D']);
         assert_eq!(choices_up_to('F'), vec!['A', 'B', 'C', 'D', 'E', 'F']);
     }
