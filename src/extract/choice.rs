@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::phrase::marker_ends;
 use super::scan::{find_boxed, trim_answer};
 use super::{ExtractConfig, ExtractError, extract_gold, final_part, find_answer_tag};
 
@@ -54,12 +55,18 @@ pub enum ChoiceSource {
     Standalone,
 }
 
-/// Markers after which a choice letter is expected.
+/// English markers after which a choice letter is expected (ASCII-only, for the fast DFA).
 static CHOICE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i-u)(?:\banswer(?:\*\*)?\s*(?:is\b|:)|\bcorrect\s+(?:option|choice)\s+is\b|\b(?:option|choice)\s*:)")
+        .expect("the choice-marker regex is a valid constant")
+});
+
+/// Choice markers needing Unicode; only run on text that is not pure ASCII.
+static INTL_CHOICE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:\banswer(?:\*\*)?\s*(?:is\b|:|：)|\bcorrect\s+(?:option|choice)\s+is\b|\b(?:option|choice)\s*:|答案\s*(?:是|为|:|：)?|\bréponse\s*(?:est\b|:)|\brespuesta\s*(?:es\b|:)|\bantwort\s*(?:ist\b|:)|\bответ\s*:)",
+        r"(?i)(?:(?-u:\b)answer(?:\*\*)?\s*：|答案\s*(?:是|为|:|：)?|(?-u:\b)réponse\s*(?:est(?-u:\b)|:)|(?-u:\b)respuesta\s*(?:es(?-u:\b)|:)|(?-u:\b)antwort\s*(?:ist(?-u:\b)|:)|ответ\s*:)",
     )
-    .expect("the choice-marker regex is a valid constant")
+    .expect("the international choice-marker regex is a valid constant")
 });
 
 /// `(X)` with a single letter.
@@ -178,12 +185,9 @@ pub fn extract_choice(completion: &str, choices: &[char], config: &ExtractConfig
     {
         return Ok(found(letter, span, ChoiceSource::AnswerTag));
     }
-    let markers: Vec<usize> = CHOICE_MARKER.find_iter(part).map(|m| m.end()).collect();
-    if let Some((letter, span)) = markers
-        .iter()
-        .rev()
-        .take(super::phrase::MAX_MARKERS_TRIED)
-        .find_map(|&end| letter_after_marker(part, end, choices))
+    let markers = marker_ends(part, &CHOICE_MARKER, &INTL_CHOICE_MARKER);
+    if let Some((letter, span)) =
+        markers.iter().rev().take(config.max_answer_markers).find_map(|&end| letter_after_marker(part, end, choices))
     {
         return Ok(found(letter, span, ChoiceSource::AnswerPhrase));
     }
@@ -234,6 +238,17 @@ fn standalone_letter(text: &str, choices: &[char]) -> Option<(char, Range<usize>
 pub fn gold_choice(gold: &str) -> Option<char> {
     let gold = extract_gold(gold);
     let text = gold.trim();
+    leading_gold_letter(text).or_else(|| {
+        // "Alina and the answer is\n(C) Cecile": a gold sentence naming its letter after a marker.
+        let capitals: Vec<char> = ('A'..='Z').collect();
+        let end = *marker_ends(text, &CHOICE_MARKER, &INTL_CHOICE_MARKER).last()?;
+        let (letter, span) = letter_after_marker(text, end, &capitals)?;
+        (!is_article(text, &span)).then_some(letter)
+    })
+}
+
+/// The letter a gold opens with: `C`, `(C)`, `C.`, `(D) Alina`, `C Cecile`.
+fn leading_gold_letter(text: &str) -> Option<char> {
     let at = skip_letter_wrappers(text, 0);
     let c = text[at..].chars().next()?;
     if !c.is_ascii_uppercase() {
@@ -325,6 +340,10 @@ mod tests {
         assert_eq!(gold_choice("A farmer"), None);
         assert_eq!(gold_choice("$$A:B=1$$"), None);
         assert_eq!(gold_choice("B. 12 apples"), Some('B'));
+        assert_eq!(gold_choice("Alina and the answer is\n(C) Cecile"), Some('C'));
+        assert_eq!(gold_choice("Alina and the answer is\nC Cecile"), Some('C'));
+        assert_eq!(gold_choice("So the answer is 12"), None);
+        assert_eq!(gold_choice("the answer is A farmer"), None);
         assert_eq!(choices_up_to('B'), vec!['A', 'B', 'C', 'D']);
         assert_eq!(choices_up_to('F'), vec!['A', 'B', 'C', 'D', 'E', 'F']);
     }

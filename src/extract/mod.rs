@@ -47,14 +47,15 @@
 //!
 //! # Calling it from a verifier
 //!
+//! [`extract_for_gold`] does the routing below in one call; use it in place of `extract_answer`.
+//!
 //! ```text
 //! gold_choice(gold) == Some(letter)  → extract_choice(completion, &choices_up_to(letter), &config)
 //! otherwise                          → extract_gold(gold) for the gold, extract_answer(completion, &config):
 //!   Ok(extraction)          parse extraction.answer (extraction.source says how sure the reading is)
 //!   Err(NoAnswer)           Verdict::NoAnswer
-//!   Err(Hedged(answers))    Verdict::Incorrect for a single-answer gold; when the gold has several
-//!                           answers (a list or set of n ≥ 2), `answers` (distinct, in order) is the
-//!                           predicted list: compare it as a set (or re-extract with MultipleBoxed::List)
+//!   Err(Hedged(answers))    Verdict::Incorrect (for a gold with several answers, extract_for_gold
+//!                           already read the boxes as one list, so Hedged means a single-answer gold)
 //!   Err(TooLong { .. })     Verdict::LimitExceeded
 //! ```
 //!
@@ -104,6 +105,11 @@ pub struct ExtractConfig {
     /// Completions longer than this many bytes are not searched: [`ExtractError::TooLong`]
     /// (default: 1 MiB; a completion of exactly this length is searched).
     pub max_input_bytes: usize,
+    /// How many answer markers ("the answer is", `####`, "final answer is"), from the right, are
+    /// tried when the ones after them are followed by nothing usable (default: 16). Bounds the work
+    /// on completions made of thousands of empty markers; past it the phrase tier gives up and the
+    /// weaker tiers run.
+    pub max_answer_markers: usize,
 }
 
 impl Default for ExtractConfig {
@@ -115,6 +121,7 @@ impl Default for ExtractConfig {
             max_whole_bytes: 128,
             multiple_boxed: MultipleBoxed::Hedged,
             max_input_bytes: 1 << 20,
+            max_answer_markers: 16,
         }
     }
 }
@@ -139,6 +146,8 @@ pub enum AnswerSource {
     MathEnv,
     /// The last number in the text.
     LastNumber,
+    /// A multiple-choice letter, read by [`extract_choice`] (see [`extract_for_gold`]).
+    Choice,
 }
 
 /// The answer found in a completion.
@@ -183,11 +192,15 @@ pub(crate) fn final_part<'a>(text: &'a str, config: &ExtractConfig) -> (usize, &
     (start, &rest[..end])
 }
 
-/// The content of the last complete `<answer>…</answer>` pair.
+/// The content of the last complete `<answer>…</answer>` pair; when tags are nested or repeated
+/// inside it, only the text after the last inner tag (`<answer><answer>1</answer>2</answer>` → `2`).
 pub(crate) fn find_answer_tag(text: &str) -> Option<Range<usize>> {
     let close = text.rfind("</answer>")?;
     let open = text[..close].rfind("<answer>")?;
-    Some(open + "<answer>".len()..close)
+    let content = open + "<answer>".len()..close;
+    let inner = &text[content.clone()];
+    let after_inner_tag = inner.rfind("</answer>").map(|i| content.start + i + "</answer>".len());
+    Some(after_inner_tag.unwrap_or(content.start)..close)
 }
 
 /// An answer found in `text` (the final part), before offsetting into the completion.
@@ -304,7 +317,9 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
     if text.trim().is_empty() {
         return Err(ExtractError::NoAnswer);
     }
-    if let Some(f) = phrase::find_minerva(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)) {
+    if let Some(f) =
+        phrase::find_minerva(text, config.max_answer_markers).and_then(|r| found(text, r, AnswerSource::AnswerPhrase))
+    {
         return Ok(f);
     }
     match boxed_tier(text, config) {
@@ -315,15 +330,18 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
     if let Some(tag) = find_answer_tag(text) {
         // Inside the tags, an answer phrase still marks the answer: `<answer>The answer is 5</answer>`.
         let inner = &text[tag.clone()];
-        let raw = match phrase::find_answer_phrase(inner) {
+        let raw = match phrase::find_answer_phrase(inner, config.max_answer_markers) {
             Some(r) => tag.start + r.start..tag.start + r.end,
             None => tag,
         };
         return found(text, raw, AnswerSource::AnswerTag).ok_or(ExtractError::NoAnswer);
     }
     let tiers: [&dyn Fn() -> Option<Found>; 6] = [
-        &|| phrase::find_gsm8k(text).and_then(|r| found(text, r, AnswerSource::Gsm8k)),
-        &|| phrase::find_answer_phrase(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)),
+        &|| phrase::find_gsm8k(text, config.max_answer_markers).and_then(|r| found(text, r, AnswerSource::Gsm8k)),
+        &|| {
+            phrase::find_answer_phrase(text, config.max_answer_markers)
+                .and_then(|r| found(text, r, AnswerSource::AnswerPhrase))
+        },
         &|| {
             scan::find_bold(text)
                 .into_iter()
@@ -344,6 +362,73 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
     tiers.iter().find_map(|tier| tier()).ok_or(ExtractError::NoAnswer)
 }
 
+/// Extracts the answer to compare with `gold`: the choice letter when the gold is a letter
+/// ([`gold_choice`]: `C`, `(C)`, `\text{(C)}`, `(D) Alina`), otherwise [`extract_answer`].
+///
+/// For a letter gold the [`Extraction::answer`] is the letter alone (`"B"` from "therefore I think
+/// it's B"), with [`AnswerSource::Choice`]; the options are `A`–`D`, or up to the gold's letter.
+///
+/// When the gold has several answers (`1, -2`, `(2,2), (6,2)`, `6 \text{ and } 8`), several
+/// different boxes are read as one list ([`MultipleBoxed::List`]) instead of hedging: the verifier
+/// then compares the whole list with the gold, so boxing extra candidates still fails.
+pub fn extract_for_gold(gold: &str, completion: &str, config: &ExtractConfig) -> Result<Extraction, ExtractError> {
+    if let Some(letter) = gold_choice(gold) {
+        return extract_choice(completion, &choices_up_to(letter), config).map(|choice| Extraction {
+            answer: choice.letter.to_string(),
+            source: AnswerSource::Choice,
+            span: choice.span,
+        });
+    }
+    if config.multiple_boxed == MultipleBoxed::Hedged && gold_has_several_answers(&extract_gold(gold)) {
+        let list = ExtractConfig { multiple_boxed: MultipleBoxed::List, ..config.clone() };
+        return extract_answer(completion, &list);
+    }
+    extract_answer(completion, config)
+}
+
+/// Does an (extracted) gold list several answers? A `,` or `;` outside brackets that is not a
+/// thousands separator (`7,425,000`), or the word `and`/`or`.
+pub fn gold_has_several_answers(gold: &str) -> bool {
+    let bytes = gold.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if matches!(bytes.get(i + 1), Some(b'{') | Some(b'}')) => {
+                if bytes[i + 1] == b'{' {
+                    depth += 1;
+                } else {
+                    depth = depth.saturating_sub(1);
+                }
+                i += 2;
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b';' if depth == 0 => return true,
+            b',' if depth == 0 => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let thousands = digits == 3 && i > 0 && bytes[i - 1].is_ascii_digit();
+                if !thousands {
+                    return true;
+                }
+            }
+            // `6 \text{ and } 8`: the joining word counts at any depth (it sits inside `\text{}`).
+            b'a' | b'o' => {
+                let word_start = i == 0 || !bytes[i - 1].is_ascii_alphabetic();
+                let word = if bytes[i] == b'a' { &b"and"[..] } else { &b"or"[..] };
+                let word_end = bytes.get(i + word.len()).is_none_or(|b| !b.is_ascii_alphabetic());
+                if word_start && bytes[i..].starts_with(word) && word_end {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Reads a gold answer: `\boxed{2}` → `2`, `$\frac12$` → `\frac12`, bare `42` → `42`.
 ///
 /// A gold with several different boxes (`\(\boxed{1}\) and \(\boxed{-2}\)`) is a multi-answer gold
@@ -360,7 +445,9 @@ pub fn extract_gold(gold: &str) -> String {
     {
         return f.answer;
     }
-    if let Some(f) = phrase::find_gsm8k(gold).and_then(|r| found(gold, r, AnswerSource::Gsm8k)) {
+    if let Some(f) =
+        phrase::find_gsm8k(gold, config.max_answer_markers).and_then(|r| found(gold, r, AnswerSource::Gsm8k))
+    {
         return f.answer;
     }
     let range = scan::trim_answer(gold, 0..gold.len());

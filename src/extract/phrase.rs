@@ -16,36 +16,54 @@ use regex::Regex;
 
 use super::scan::{env_at, find_math_envs, first_number, prose_words};
 
-/// Answer markers, English first, then other languages seen in multilingual evaluations.
+/// English answer markers. ASCII-only (`(?i-u)`), so the regex stays on its fast DFA with a
+/// literal prefilter: ~0.15 µs per 2 KB, against ~4 µs for the same pattern in Unicode mode.
 static ANSWER_MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:\bfinal\s+answer(?:\*\*)?\s*(?:is\b|:|：)|\banswer(?:\*\*)?\s*(?:is\b|:|：)|(?:最终)?答案\s*(?:是|为|:|：)|\bréponse\s*(?:est\b|:)|\brespuesta\s*(?:es\b|:)|\bantwort\s*(?:ist\b|:)|\brisposta\s*(?:è|:)|\bответ\s*:)",
-    )
-    .expect("the answer-marker regex is a valid constant")
+    Regex::new(r"(?i-u)(?:\bfinal\s+answer(?:\*\*)?\s*(?:is\b|:)|\banswer(?:\*\*)?\s*(?:is\b|:))")
+        .expect("the answer-marker regex is a valid constant")
 });
 
+/// Answer markers needing Unicode ("答案是", "la réponse est", "Ответ:", "answer："); only run on
+/// text that is not pure ASCII.
+static INTL_ANSWER_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:(?-u:\b)answer(?:\*\*)?\s*：|(?:最终)?答案\s*(?:是|为|:|：)|(?-u:\b)réponse\s*(?:est(?-u:\b)|:)|(?-u:\b)respuesta\s*(?:es(?-u:\b)|:)|(?-u:\b)antwort\s*(?:ist(?-u:\b)|:)|(?-u:\b)risposta\s*(?:è|:)|ответ\s*:)",
+    )
+    .expect("the international answer-marker regex is a valid constant")
+});
+
+/// Where the markers of `ascii` (and of `intl` when `text` is not pure ASCII) end, in order.
+pub(crate) fn marker_ends(text: &str, ascii: &Regex, intl: &Regex) -> Vec<usize> {
+    let mut ends: Vec<usize> = ascii.find_iter(text).map(|m| m.end()).collect();
+    if !text.is_ascii() {
+        ends.extend(intl.find_iter(text).map(|m| m.end()));
+        ends.sort_unstable();
+        ends.dedup();
+    }
+    ends
+}
+
 /// The "final answer is" of Minerva's format sentence.
-static MINERVA_MARKER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bfinal\s+answer\s+is\b").expect("the Minerva regex is a valid constant"));
+static MINERVA_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)final\s+answer\s+is(?-u:\b)").expect("the Minerva regex is a valid constant")
+});
 
 /// GSM8K's final-answer marker.
 static GSM8K_MARKER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"####").expect("the GSM8K regex is a valid constant"));
 
-/// How many markers, from the right, are tried before giving up; bounds the work on inputs made
-/// of thousands of markers with nothing after them.
-pub(crate) const MAX_MARKERS_TRIED: usize = 16;
-
 /// The answer after the rightmost answer phrase that is followed by something, as a range of `text`.
-pub(crate) fn find_answer_phrase(text: &str) -> Option<Range<usize>> {
-    let ends: Vec<usize> = ANSWER_MARKER.find_iter(text).map(|m| m.end()).collect();
-    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| phrase_tail(text, end))
+/// At most `max_markers` markers are tried, from the right.
+pub(crate) fn find_answer_phrase(text: &str, max_markers: usize) -> Option<Range<usize>> {
+    let ends = marker_ends(text, &ANSWER_MARKER, &INTL_ANSWER_MARKER);
+    ends.iter().rev().take(max_markers).find_map(|&end| phrase_tail(text, end))
 }
 
 /// The answer after the rightmost `####`, up to the end of its line.
-pub(crate) fn find_gsm8k(text: &str) -> Option<Range<usize>> {
+/// At most `max_markers` markers are tried, from the right.
+pub(crate) fn find_gsm8k(text: &str, max_markers: usize) -> Option<Range<usize>> {
     let ends: Vec<usize> = GSM8K_MARKER.find_iter(text).map(|m| m.end()).collect();
-    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| {
+    ends.iter().rev().take(max_markers).find_map(|&end| {
         let rest = &text[end..];
         let line_end = rest.find('\n').map_or(text.len(), |n| end + n);
         let line = &text[end..line_end];
@@ -99,6 +117,11 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
                     i += 1;
                 }
                 continue;
+            }
+            // A closing markup tag (`8</p>`, `5</answer>`) ends the answer; a bare `<` is math.
+            b'<' if bytes.get(i + 1) == Some(&b'/') => {
+                end = i;
+                break;
             }
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
@@ -163,9 +186,10 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
 /// Minerva's format sentence, "The final answer is X. I hope it is correct.": the rightmost
 /// "final answer is" whose answer is followed by "I hope". Few-shot Minerva-style models box
 /// intermediate results, so this sentence outranks `\boxed{}` (as in Math-Verify, priority 0).
-pub(crate) fn find_minerva(text: &str) -> Option<Range<usize>> {
+/// At most `max_markers` markers are tried, from the right.
+pub(crate) fn find_minerva(text: &str, max_markers: usize) -> Option<Range<usize>> {
     let ends: Vec<usize> = MINERVA_MARKER.find_iter(text).map(|m| m.end()).collect();
-    ends.iter().rev().take(MAX_MARKERS_TRIED).find_map(|&end| {
+    ends.iter().rev().take(max_markers).find_map(|&end| {
         let tail = phrase_tail(text, end)?;
         let after = text[tail.end..].trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '$' | '"'));
         let hope = after.as_bytes().get(..6).is_some_and(|b| b.eq_ignore_ascii_case(b"i hope"));
@@ -178,7 +202,7 @@ mod tests {
     use super::*;
 
     fn phrase(text: &str) -> Option<&str> {
-        find_answer_phrase(text).map(|r| text[r].trim())
+        find_answer_phrase(text, 16).map(|r| text[r].trim())
     }
 
     #[test]
@@ -195,6 +219,8 @@ mod tests {
         assert_eq!(phrase("The answer is"), None);
         assert_eq!(phrase("The answer is not obvious yet."), None);
         assert_eq!(phrase("The answer is Evelyn."), Some("Evelyn"));
+        assert_eq!(phrase("<p>The answer is 8</p>"), Some("8"));
+        assert_eq!(phrase("The answer is x < 3."), Some("x < 3"));
         assert_eq!(phrase("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois."), Some("220"));
         assert_eq!(phrase("Final Answer: Jane started growing Sphere 3 hours ago."), Some("3"));
         assert_eq!(phrase("The answer is the value $x = 4$ that we found"), Some("$x = 4$"));
@@ -210,14 +236,14 @@ mod tests {
     #[test]
     fn minerva_sentence() {
         let text = r"so \boxed{200} and \boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.";
-        assert_eq!(find_minerva(text).map(|r| &text[r]), Some("$10,455$"));
-        assert_eq!(find_minerva("The final answer is 5."), None);
+        assert_eq!(find_minerva(text, 16).map(|r| &text[r]), Some("$10,455$"));
+        assert_eq!(find_minerva("The final answer is 5.", 16), None);
     }
 
     #[test]
     fn gsm8k() {
         let text = "She has 3 + 15 = 18 apples.\n#### 18";
-        assert_eq!(find_gsm8k(text).map(|r| &text[r]), Some("18"));
-        assert_eq!(find_gsm8k("#### \n"), None);
+        assert_eq!(find_gsm8k(text, 16).map(|r| &text[r]), Some("18"));
+        assert_eq!(find_gsm8k("#### \n", 16), None);
     }
 }

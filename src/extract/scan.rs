@@ -286,14 +286,14 @@ pub(crate) fn number(input: &str) -> IResult<&str, &str> {
     .parse(input)
 }
 
-/// Calls `visit` with each number of `text` (with its leading minus sign), left to right, in one
-/// scan; stops when `visit` returns `false`.
+/// Calls `visit` with each number of `text` starting in `from..to` (with its leading minus sign),
+/// left to right, in one scan; stops when `visit` returns `false`.
 ///
 /// Digits glued to a preceding ASCII letter (`x2`, `AZYUK2A`, `\frac12`) are not numbers.
-fn scan_numbers(text: &str, mut visit: impl FnMut(Range<usize>) -> bool) {
+fn scan_numbers(text: &str, from: usize, to: usize, mut visit: impl FnMut(Range<usize>) -> bool) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
+    let mut i = from;
+    while i < to {
         let b = bytes[i];
         let starts = b.is_ascii_digit() || (b == b'.' && i + 1 < bytes.len() && bytes[i + 1].is_ascii_digit());
         if !starts {
@@ -324,19 +324,36 @@ fn scan_numbers(text: &str, mut visit: impl FnMut(Range<usize>) -> bool) {
 }
 
 /// The last number of `text` (see [`scan_numbers`] for what counts).
+///
+/// Searches backwards: the last digit's run of number characters (`0-9 , . /`) is parsed, and only
+/// if it holds no number (`AZYUK2A`) does the search move to the run before it. Runs are disjoint,
+/// so the whole search stays one pass, and a long chain of thought costs one parse, not one per
+/// number.
 pub(crate) fn last_number(text: &str) -> Option<Range<usize>> {
-    let mut last = None;
-    scan_numbers(text, |r| {
-        last = Some(r);
-        true
-    });
-    last
+    let bytes = text.as_bytes();
+    let mut end = bytes.len();
+    loop {
+        let last_digit = bytes[..end].iter().rposition(u8::is_ascii_digit)?;
+        let mut start = last_digit;
+        while start > 0 && matches!(bytes[start - 1], b'0'..=b'9' | b',' | b'.' | b'/') {
+            start -= 1;
+        }
+        let mut last = None;
+        scan_numbers(text, start, last_digit + 1, |r| {
+            last = Some(r);
+            true
+        });
+        if last.is_some() {
+            return last;
+        }
+        end = start;
+    }
 }
 
 /// The first number of `text` (see [`scan_numbers`] for what counts).
 pub(crate) fn first_number(text: &str) -> Option<Range<usize>> {
     let mut first = None;
-    scan_numbers(text, |r| {
+    scan_numbers(text, 0, text.len(), |r| {
         first = Some(r);
         false
     });
@@ -418,7 +435,12 @@ pub(crate) fn unescaped_dollars(text: &str) -> usize {
     n
 }
 
-/// Trims whitespace, trailing sentence punctuation, markdown `*`, and math delimiters wrapping the
+/// Characters around an answer that are never part of it: control characters and emoji.
+fn is_noise(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}' | '\u{FE0F}')
+}
+
+/// Trims whitespace, control characters, emoji, trailing sentence punctuation, markdown `*`, and math delimiters wrapping the
 /// whole answer, repeatedly; returns the sub-range of `range` that holds the answer.
 pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
     let (mut start, mut end) = (range.start, range.end);
@@ -426,9 +448,11 @@ pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
     // in practice one or two.
     loop {
         let s = &text[start..end];
-        let t = s.trim_start_matches(|c: char| c.is_whitespace() || c == '*');
+        let t = s.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || is_noise(c));
         start += s.len() - t.len();
-        let t = t.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '.' | '。' | ',' | ';' | '，'));
+        let t = t.trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '*' | '.' | '。' | ',' | ';' | '，') || is_noise(c)
+        });
         end = start + t.len();
         let s = &text[start..end];
         let before = (start, end);
@@ -456,9 +480,21 @@ pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
     }
 }
 
-/// The answer text of `text[range]`: LaTeX thin spaces `\!` and `\,` removed (`11,\!111` → `11,111`).
+/// The answer text of `text[range]`: the negative space `\!` is removed with the whitespace around
+/// it (`11,\! 111` → `11,111`), the thin space `\,` is removed (`1\,000` → `1000`).
 pub(crate) fn answer_text(text: &str, range: &Range<usize>) -> String {
-    text[range.clone()].replace("\\!", "").replace("\\,", "")
+    let raw = &text[range.clone()];
+    if !raw.contains("\\!") && !raw.contains("\\,") {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.find("\\!") {
+        out.push_str(rest[..at].trim_end());
+        rest = rest[at + 2..].trim_start();
+    }
+    out.push_str(rest);
+    out.replace("\\,", "")
 }
 
 /// Are the braces of `text` balanced (ignoring `\{` and `\}`)?
@@ -527,6 +563,9 @@ mod tests {
         assert_eq!(last("ratio 13/28"), Some("13/28".into()));
         assert_eq!(last("about .4 of it"), Some(".4".into()));
         assert_eq!(last("no digits"), None);
+        assert_eq!(last("x2 and 7 then AZYUK2A"), Some("7".into()));
+        assert_eq!(last("value -3."), Some("-3".into()));
+        assert_eq!(last("1,000.99,"), Some("1,000.99".into()));
         assert_eq!(first_number("aura 220 $ dans 12 mois").map(|r| r.start), Some(5));
     }
 
@@ -539,6 +578,11 @@ mod tests {
         assert_eq!(t("$1$ and $2$"), "$1$ and $2$");
         assert_eq!(t("$1,000.99"), "1,000.99");
         assert_eq!(t("**73**"), "73");
+        assert_eq!(t("8 🎉"), "8");
+        assert_eq!(t("3\u{0}"), "3");
+        let a = |s: &str| answer_text(s, &(0..s.len()));
+        assert_eq!(a("11,\\! 111,\\! 100"), "11,111,100");
+        assert_eq!(a("1\\,000"), "1000");
     }
 
     #[test]

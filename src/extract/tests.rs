@@ -53,6 +53,8 @@ fn think_handling() {
 fn hedging() {
     assert_eq!(answer(r"\boxed{3} or \boxed{4}"), Err(ExtractError::Hedged(vec!["3".into(), "4".into()])));
     assert_eq!(answer(r"\boxed{840} ... so again \boxed{ 840 }"), Ok("840".into()));
+    // Math-Verify's row 47: on its own, extract_answer calls it hedging.
+    assert_eq!(answer(r"\boxed{17}, and \boxed{18}"), Err(ExtractError::Hedged(vec!["17".into(), "18".into()])));
     let list = ExtractConfig { multiple_boxed: MultipleBoxed::List, ..ExtractConfig::default() };
     assert_eq!(extract_answer(r"\boxed{17}, and \boxed{18}", &list).map(|e| e.answer), Ok("17, 18".into()));
     assert_eq!(answer(r"\boxed{}"), Err(ExtractError::NoAnswer));
@@ -63,7 +65,7 @@ fn hedging() {
 #[test]
 fn delimiters_are_stripped() {
     assert_eq!(answer(r"The answer is $\frac{1}{2}$."), Ok(r"\frac{1}{2}".into()));
-    assert_eq!(answer(r"is $\boxed{11,\! 111,\! 111,\! 100}$"), Ok("11, 111, 111, 100".into()));
+    assert_eq!(answer(r"is $\boxed{11,\! 111,\! 111,\! 100}$"), Ok("11,111,111,100".into()));
     assert_eq!(answer(r"\[ \boxed{9{,}500} \]"), Ok("9{,}500".into()));
     assert_eq!(answer("Answer: \\( 9 \\)"), Ok("9".into()));
 }
@@ -81,6 +83,27 @@ fn gold_forms() {
 }
 
 #[test]
+fn several_answer_golds_read_boxes_as_a_list() {
+    assert!(gold_has_several_answers("1, -2"));
+    assert!(gold_has_several_answers("(2, 2), (6, 2)"));
+    assert!(gold_has_several_answers(r"6 \text{ and } 8"));
+    assert!(gold_has_several_answers("k = 45; n = 2"));
+    assert!(!gold_has_several_answers("7,425,000"));
+    assert!(!gold_has_several_answers("(1, 2)"));
+    assert!(!gold_has_several_answers(r"\{1, 2, 3\}"));
+    assert!(!gold_has_several_answers(r"\frac{1}{2}"));
+    assert!(!gold_has_several_answers("random"));
+    let config = ExtractConfig::default();
+    let two = r"\boxed{1} and \boxed{-2}";
+    assert_eq!(extract_for_gold("1, -2", two, &config).map(|e| e.answer), Ok("1, -2".into()));
+    assert!(matches!(extract_for_gold("1", two, &config), Err(ExtractError::Hedged(_))));
+    assert_eq!(
+        extract_for_gold("(C)", "I'd say B", &config).map(|e| (e.answer, e.source)),
+        Ok(("B".into(), AnswerSource::Choice))
+    );
+}
+
+#[test]
 fn input_size_limit_boundary() {
     let config = ExtractConfig { max_input_bytes: 64, ..ExtractConfig::default() };
     let at_limit = format!("{}\\boxed{{7}}", " ".repeat(64 - 9));
@@ -92,6 +115,22 @@ fn input_size_limit_boundary() {
         extract_choice(&past, &['A'], &config).map(|c| c.letter),
         Err(ExtractError::TooLong { len: 65, limit: 64 })
     );
+}
+
+#[test]
+fn answer_marker_limit_boundary() {
+    let config = ExtractConfig {
+        max_answer_markers: 4,
+        math_env_fallback: false,
+        last_number_fallback: false,
+        ..ExtractConfig::default()
+    };
+    // The good marker is the 4th from the right: found; the 5th: past the limit.
+    let at_limit = format!("The answer is 5.\n{}", "The answer is .\n".repeat(3));
+    assert_eq!(extract_answer(&at_limit, &config).map(|e| e.answer), Ok("5".into()));
+    let past = format!("The answer is 5.\n{}", "The answer is .\n".repeat(4));
+    assert_eq!(extract_answer(&past, &config), Err(ExtractError::NoAnswer));
+    assert_eq!(extract_choice(&at_limit.replace('5', "B"), &['A', 'B'], &config).map(|c| c.letter), Ok('B'));
 }
 
 #[test]
@@ -231,12 +270,7 @@ fn testdata_cases_extract_as_labelled() {
             assert!(case.source.is_some() || case.see.is_some(), "{} has no source or see", case.id);
             count += 1;
             let config = ExtractConfig::default();
-            let got = match gold_choice(&case.answer) {
-                Some(letter) => {
-                    extract_choice(&case.completion, &choices_up_to(letter), &config).map(|c| c.letter.to_string())
-                }
-                None => extract_answer(&case.completion, &config).map(|e| e.answer),
-            };
+            let got = extract_for_gold(&case.answer, &case.completion, &config).map(|e| e.answer);
             let got_text = got.as_ref().ok().cloned();
             if got_text != case.expected_extracted {
                 failures.push(format!("{}: expected {:?}, got {:?}", case.id, case.expected_extracted, got));
@@ -248,4 +282,87 @@ fn testdata_cases_extract_as_labelled() {
     }
     assert!(count >= 160, "only {count} extraction cases");
     assert!(failures.is_empty(), "{} of {count} cases differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Pieces that the extraction scanners treat specially, for the randomised robustness test.
+const PIECES: &[&str] = &[
+    "\\boxed",
+    "\\boxed{",
+    "\\fbox",
+    "{",
+    "}",
+    "\\{",
+    "\\}",
+    "$",
+    "$$",
+    "\\(",
+    "\\)",
+    "\\[",
+    "\\]",
+    "\\",
+    "\\!",
+    "\\,",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+    "####",
+    "**",
+    "The answer is ",
+    "Answer:",
+    "final answer is ",
+    "I hope it is correct",
+    "答案是",
+    "réponse est ",
+    "Ответ:",
+    "(C)",
+    "\\text{",
+    "A",
+    "B",
+    " ",
+    "\n",
+    ".",
+    ",",
+    "-",
+    "1",
+    "42",
+    "7,425,000",
+    ".5",
+    "13/28",
+    "x",
+    "é",
+    "🎉",
+    "\u{0}",
+    "。",
+    "，",
+    "</",
+    "<",
+];
+
+/// Random concatenations of special pieces never panic, and every span is a real span of the input.
+#[test]
+fn random_inputs_never_panic_and_spans_are_valid() {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let config = ExtractConfig::default();
+    for _ in 0..20_000 {
+        let len = (next() % 24) as usize;
+        let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+        let spans = [
+            extract_answer(&text, &config).map(|e| e.span),
+            extract_choice(&text, &['A', 'B', 'C', 'D'], &config).map(|c| c.span),
+            extract_for_gold("1, 2", &text, &config).map(|e| e.span),
+        ];
+        for span in spans.into_iter().flatten() {
+            assert!(span.start <= span.end && span.end <= text.len(), "{span:?} in {text:?}");
+            assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end), "{span:?} in {text:?}");
+        }
+        let _ = extract_gold(&text);
+        let _ = gold_choice(&text);
+    }
 }
