@@ -448,7 +448,10 @@ struct Case {
     /// The case file relative to `testdata/`, without `.jsonl`.
     file: String,
     line: usize,
+    /// `source`, or else `see`: shown with a failure.
     source: String,
+    /// The repository (or document) `source` cites, for the report; `see` notes are not sources.
+    cited_repo: Option<String>,
     check: Result<Check, String>,
 }
 
@@ -571,18 +574,22 @@ fn collect_cases() -> Result<Vec<Case>, String> {
                 other => Some(other.to_string()),
             });
             let name = format!("{file}::{}", id.unwrap_or_else(|| format!("line-{line_no}")));
-            let source = parsed
-                .as_ref()
-                .ok()
-                .and_then(|m| m.get("source").or_else(|| m.get("see")))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let field = |key: &str| parsed.as_ref().ok().and_then(|m| m.get(key)).and_then(Value::as_str);
+            let cited = field("source").map(str::to_string);
+            let source = cited.clone().or_else(|| field("see").map(str::to_string));
             let check = match (&parsed, &source) {
                 (Err(e), _) => Err(e.clone()),
                 (Ok(_), None) => Err("the case has no `source` or `see`".into()),
                 (Ok(map), Some(_)) => (reader.read)(map),
             };
-            cases.push(Case { name, file: file.clone(), line: line_no, source: source.unwrap_or_default(), check });
+            cases.push(Case {
+                name,
+                file: file.clone(),
+                line: line_no,
+                source: source.unwrap_or_default(),
+                cited_repo: cited.as_deref().map(source_repo),
+                check,
+            });
         }
     }
     Ok(cases)
@@ -640,22 +647,22 @@ fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
     let result = catch_unwind(AssertUnwindSafe(|| case.run(engine)))
         .unwrap_or_else(|panic| Err(format!("the harness panicked: {}", panic_text(&*panic))));
     let header = format!("{} (testdata/{}.jsonl:{}, source: {})", case.name, case.file, case.line, case.source);
-    let repo = source_repo(&case.source);
+    let repo = case.cited_repo.as_deref().unwrap_or_default();
     match (result, known) {
         (Ok(Completion::Ignored { reason }), _) => {
-            shared.ledger.record(&case.file, &repo, Status::NotRun);
+            shared.ledger.record(&case.file, repo, Status::NotRun);
             Ok(Completion::Ignored { reason })
         }
         (Ok(Completion::Completed), None) => {
-            shared.ledger.record(&case.file, &repo, Status::Agree);
+            shared.ledger.record(&case.file, repo, Status::Agree);
             Ok(Completion::Completed)
         }
         (Err(_), Some(known)) => {
-            shared.ledger.record(&case.file, &repo, Status::Known(known.kind));
+            shared.ledger.record(&case.file, repo, Status::Known(known.kind));
             Ok(Completion::Completed)
         }
         (Ok(Completion::Completed), Some(known)) => {
-            shared.ledger.record(&case.file, &repo, Status::Agree);
+            shared.ledger.record(&case.file, repo, Status::Agree);
             Err(format!(
                 "{header}\n  passes, but testdata/known_failures.toml lists it ({:?}: {}): remove the entry",
                 known.kind, known.reason
@@ -663,7 +670,7 @@ fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
             .into())
         }
         (Err(diff), None) => {
-            shared.ledger.record(&case.file, &repo, Status::Disagree);
+            shared.ledger.record(&case.file, repo, Status::Disagree);
             shared.ledger.record_failure(&case.name, &diff);
             Err(format!("{header}\n{diff}").into())
         }
