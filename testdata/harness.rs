@@ -690,7 +690,8 @@ fn trials(cases: Vec<Case>, shared: Arc<Shared>) -> Vec<Trial> {
 
 fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
     let engine = shared.engine.as_ref().map_err(|e| Failed::from(format!("no engine: {e}")))?;
-    let known = shared.known.get(&case.name).map(|(entry, _)| entry);
+    let listed = shared.known.get(&case.name);
+    let known = listed.map(|(entry, _)| entry);
     let result = catch_unwind(AssertUnwindSafe(|| case.run(engine)))
         .unwrap_or_else(|panic| Err(format!("the harness panicked: {}", panic_text(&*panic))));
     let header = format!("{} (testdata/{}.jsonl:{}, source: {})", case.name, case.file, case.line, case.source);
@@ -711,8 +712,11 @@ fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
         (Ok(Completion::Completed), Some(known)) => {
             shared.ledger.record(&case.file, repo, Status::Agree);
             Err(format!(
-                "{header}\n  passes, but testdata/known_failures.toml lists it ({:?}: {}): remove the entry",
-                known.kind, known.reason
+                "{header}\n  passes, but {} lists `{}` ({:?}: {}): remove the entry",
+                listed.map_or_else(String::new, |(_, file)| file.display().to_string()),
+                case.name,
+                known.kind,
+                known.reason
             )
             .into())
         }
