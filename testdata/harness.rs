@@ -23,10 +23,11 @@
 //! `math_verify_string_extraction.jsonl` (mapped onto the engine where rlvr has the option). Reward
 //! cases (`testdata/rewards/`) have their own format and runner, [`rlvr::reward::cases`].
 //!
-//! `testdata/known_failures.toml` lists the cases where we disagree with the label, each with a
+//! `testdata/known_failures.toml` and `testdata/known_failures/*.toml` (one file per area, so
+//! branches do not collide in one file) list the cases where we disagree with the label, each with a
 //! kind (`label`: our verdict is right and the label wrong; `gap`: rlvr falls short;
 //! `unmappable`: the case tests an option rlvr does not have) and a reason. A listed case that
-//! passes fails, and so does an entry naming no case, so the list stays honest.
+//! passes fails, and so does an entry naming no case or a case listed twice, so the list stays honest.
 //!
 //! Panics inside the engine are reported in the failing case's message; set
 //! `RLVR_TESTDATA_PANICS=1` to also see them (and backtraces) as they happen.
@@ -276,15 +277,61 @@ struct KnownFailure {
     reason: String,
 }
 
-fn load_known_failures() -> Result<BTreeMap<String, KnownFailure>, String> {
-    let path = testdata_dir().join("known_failures.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let table: BTreeMap<String, KnownFailure> =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    if let Some((name, _)) = table.iter().find(|(_, k)| k.reason.trim().is_empty()) {
-        return Err(format!("{}: `{name}` has an empty reason", path.display()));
+/// The known-failure files: `testdata/known_failures.toml`, then `testdata/known_failures/*.toml`
+/// in name order. Several files let each area keep its own list (`corpus.toml`, `code.toml`, …)
+/// without the branches that edit them colliding in one file.
+fn known_failure_files() -> Vec<PathBuf> {
+    let root = testdata_dir();
+    let mut files = vec![root.join("known_failures.toml")];
+    let mut more: Vec<PathBuf> = std::fs::read_dir(root.join("known_failures"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    more.sort();
+    files.extend(more);
+    files
+}
+
+/// Reads every known-failure file. A file that does not parse, an empty reason, or a case listed
+/// in two files is a problem (each becomes a failing trial); the first listing of a case is kept.
+fn load_known_failures() -> (BTreeMap<String, (KnownFailure, PathBuf)>, Vec<String>) {
+    let mut table: BTreeMap<String, (KnownFailure, PathBuf)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for path in known_failure_files() {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                problems.push(format!("cannot read {}: {e}", path.display()));
+                continue;
+            }
+        };
+        let entries: BTreeMap<String, KnownFailure> = match toml::from_str(&text) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        for (name, entry) in entries {
+            if entry.reason.trim().is_empty() {
+                problems.push(format!("{}: `{name}` has an empty reason", path.display()));
+            }
+            if let Some((_, first)) = table.get(&name) {
+                problems.push(format!(
+                    "`{name}` is listed in both {} and {}: keep one entry",
+                    first.display(),
+                    path.display()
+                ));
+                continue;
+            }
+            table.insert(name, (entry, path.clone()));
+        }
     }
-    Ok(table)
+    (table, problems)
 }
 
 /// How one case ended, for the report.
@@ -438,7 +485,7 @@ fn source_repo(source: &str) -> String {
 /// Everything a trial needs, shared between trials.
 struct Shared {
     engine: Result<Engine, String>,
-    known: BTreeMap<String, KnownFailure>,
+    known: BTreeMap<String, (KnownFailure, PathBuf)>,
     ledger: Ledger,
 }
 
@@ -448,7 +495,10 @@ struct Case {
     /// The case file relative to `testdata/`, without `.jsonl`.
     file: String,
     line: usize,
+    /// `source`, or else `see`: shown with a failure.
     source: String,
+    /// The repository (or document) `source` cites, for the report; `see` notes are not sources.
+    cited_repo: Option<String>,
     check: Result<Check, String>,
 }
 
@@ -571,18 +621,22 @@ fn collect_cases() -> Result<Vec<Case>, String> {
                 other => Some(other.to_string()),
             });
             let name = format!("{file}::{}", id.unwrap_or_else(|| format!("line-{line_no}")));
-            let source = parsed
-                .as_ref()
-                .ok()
-                .and_then(|m| m.get("source").or_else(|| m.get("see")))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let field = |key: &str| parsed.as_ref().ok().and_then(|m| m.get(key)).and_then(Value::as_str);
+            let cited = field("source").map(str::to_string);
+            let source = cited.clone().or_else(|| field("see").map(str::to_string));
             let check = match (&parsed, &source) {
                 (Err(e), _) => Err(e.clone()),
                 (Ok(_), None) => Err("the case has no `source` or `see`".into()),
                 (Ok(map), Some(_)) => (reader.read)(map),
             };
-            cases.push(Case { name, file: file.clone(), line: line_no, source: source.unwrap_or_default(), check });
+            cases.push(Case {
+                name,
+                file: file.clone(),
+                line: line_no,
+                source: source.unwrap_or_default(),
+                cited_repo: cited.as_deref().map(source_repo),
+                check,
+            });
         }
     }
     Ok(cases)
@@ -624,10 +678,10 @@ fn trials(cases: Vec<Case>, shared: Arc<Shared>) -> Vec<Trial> {
         let shared = Arc::clone(&shared);
         trials.push(Trial::ignorable_test(case.name.clone(), move || run_case(&case, &shared)).with_kind(kind));
     }
-    for (name, known) in &shared.known {
+    for (name, (known, file)) in &shared.known {
         if !names.contains(name) {
             let msg =
-                format!("known_failures.toml names `{name}`, which is no case ({:?}: {})", known.kind, known.reason);
+                format!("{} names `{name}`, which is no case ({:?}: {})", file.display(), known.kind, known.reason);
             trials.push(Trial::test(format!("known_failures::{name}"), move || Err(msg.into())));
         }
     }
@@ -636,34 +690,38 @@ fn trials(cases: Vec<Case>, shared: Arc<Shared>) -> Vec<Trial> {
 
 fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
     let engine = shared.engine.as_ref().map_err(|e| Failed::from(format!("no engine: {e}")))?;
-    let known = shared.known.get(&case.name);
+    let listed = shared.known.get(&case.name);
+    let known = listed.map(|(entry, _)| entry);
     let result = catch_unwind(AssertUnwindSafe(|| case.run(engine)))
         .unwrap_or_else(|panic| Err(format!("the harness panicked: {}", panic_text(&*panic))));
     let header = format!("{} (testdata/{}.jsonl:{}, source: {})", case.name, case.file, case.line, case.source);
-    let repo = source_repo(&case.source);
+    let repo = case.cited_repo.as_deref().unwrap_or_default();
     match (result, known) {
         (Ok(Completion::Ignored { reason }), _) => {
-            shared.ledger.record(&case.file, &repo, Status::NotRun);
+            shared.ledger.record(&case.file, repo, Status::NotRun);
             Ok(Completion::Ignored { reason })
         }
         (Ok(Completion::Completed), None) => {
-            shared.ledger.record(&case.file, &repo, Status::Agree);
+            shared.ledger.record(&case.file, repo, Status::Agree);
             Ok(Completion::Completed)
         }
         (Err(_), Some(known)) => {
-            shared.ledger.record(&case.file, &repo, Status::Known(known.kind));
+            shared.ledger.record(&case.file, repo, Status::Known(known.kind));
             Ok(Completion::Completed)
         }
         (Ok(Completion::Completed), Some(known)) => {
-            shared.ledger.record(&case.file, &repo, Status::Agree);
+            shared.ledger.record(&case.file, repo, Status::Agree);
             Err(format!(
-                "{header}\n  passes, but testdata/known_failures.toml lists it ({:?}: {}): remove the entry",
-                known.kind, known.reason
+                "{header}\n  passes, but {} lists `{}` ({:?}: {}): remove the entry",
+                listed.map_or_else(String::new, |(_, file)| file.display().to_string()),
+                case.name,
+                known.kind,
+                known.reason
             )
             .into())
         }
         (Err(diff), None) => {
-            shared.ledger.record(&case.file, &repo, Status::Disagree);
+            shared.ledger.record(&case.file, repo, Status::Disagree);
             shared.ledger.record_failure(&case.name, &diff);
             Err(format!("{header}\n{diff}").into())
         }
@@ -698,19 +756,19 @@ fn main() -> std::process::ExitCode {
     }
 
     let mut setup_errors = Vec::new();
-    let known = load_known_failures().unwrap_or_else(|e| {
-        setup_errors.push(("known_failures.toml", e));
-        BTreeMap::new()
-    });
+    let (known, problems) = load_known_failures();
+    for (i, problem) in problems.into_iter().enumerate() {
+        setup_errors.push((format!("known_failures::problem-{}", i + 1), problem));
+    }
     let cases = collect_cases().unwrap_or_else(|e| {
-        setup_errors.push(("case files", e));
+        setup_errors.push(("harness::case-files".to_string(), e));
         Vec::new()
     });
     let engine = Engine::new(EngineConfig::default()).map_err(|e| e.to_string());
     let shared = Arc::new(Shared { engine, known, ledger: Ledger::default() });
     let mut all = trials(cases, Arc::clone(&shared));
     for (what, err) in setup_errors {
-        all.push(Trial::test(format!("harness::{what}"), move || Err(err.into())));
+        all.push(Trial::test(what, move || Err(err.into())));
     }
 
     let conclusion = libtest_mimic::run(&args, all);
