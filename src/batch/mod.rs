@@ -19,6 +19,8 @@ use crate::sample::{ComponentScore, Outcome, Sample, Verdict};
 pub struct EngineConfig {
     /// Math verifier settings.
     pub math: MathConfig,
+    /// Code verifier settings (limits).
+    pub code: crate::code::CodeConfig,
     /// Recipe for samples that name none (otherwise: `math` when the sample has an `answer`).
     pub default_recipe: Option<String>,
 }
@@ -131,9 +133,7 @@ impl Engine {
         let recipe = self.recipe_for(sample)?;
         let judgement = match recipe.verifier {
             VerifierKind::Math => self.judge_math(sample, golds, &recipe.name)?,
-            VerifierKind::Code => {
-                return Err(format!("recipe `{}` needs the code verifier, which is not built yet", recipe.name));
-            }
+            VerifierKind::Code => self.judge_code(sample),
         };
         let mut components = BTreeMap::new();
         let mut reward = 0.0;
@@ -154,6 +154,11 @@ impl Engine {
             extracted: judgement.extracted,
             error: judgement.error,
         })
+    }
+
+    fn judge_code(&self, sample: &Sample) -> Judgement {
+        let report = crate::code::judge(sample, &self.config.code);
+        Judgement { verdict: report.verdict, extracted: None, error: report.error }
     }
 
     fn judge_math(&self, sample: &Sample, golds: &GoldCache, recipe: &str) -> Result<Judgement, String> {

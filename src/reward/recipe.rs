@@ -93,7 +93,10 @@ pub enum RecipeError {
 }
 
 /// The recipes compiled into the binary: `(file name, TOML text)`.
-const BUILTIN: &[(&str, &str)] = &[("math.toml", include_str!("../../verifiers/math.toml"))];
+const BUILTIN: &[(&str, &str)] = &[
+    ("math.toml", include_str!("../../verifiers/math.toml")),
+    ("code.toml", include_str!("../../verifiers/code.toml")),
+];
 
 impl Recipe {
     /// Parses and checks one recipe file's text.
