@@ -624,6 +624,9 @@ fn call_verdict(out: &RunOutput, index: usize, expected: &Value, opts: &CompareO
     if let Some(err) = text.strip_prefix("err:") {
         return (TestVerdict::RE, None, Some(err.to_string()));
     }
+    if let Some(err) = text.strip_prefix("bad:") {
+        return (TestVerdict::WA, None, Some(format!("the return value is not plain JSON data ({err})")));
+    }
     let Some(json) = text.strip_prefix("ok:") else {
         return (TestVerdict::WA, None, Some("malformed result".into()));
     };

@@ -11,6 +11,7 @@
  * so `os.fstat(0).st_size` is the true input size (some accepted solutions read exactly that many bytes).
  * A builtin module `_rlvr` offers `emit(index, text)`, used by call-style test harnesses to hand each
  * serialised return value to the host (which compares it; expected values never enter the guest). */
+#define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <fcntl.h>
 #include <stdio.h>

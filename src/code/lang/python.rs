@@ -238,9 +238,13 @@ def __rlvr_call():
         raise NameError("entry point %r is not defined" % _entry)
     try:
         _r = _f(*_args, **_kwargs)
+    except Exception as _e:
+        _rlvr.emit(_index, "err:%s: %s" % (type(_e).__name__, str(_e)[:500]))
+        return
+    try:
         _text = "ok:" + _json.dumps(_r)
     except Exception as _e:
-        _text = "err:%s: %s" % (type(_e).__name__, str(_e)[:500])
+        _text = "bad:%s: %s" % (type(_e).__name__, str(_e)[:500])
     _rlvr.emit(_index, _text)
 __rlvr_call()
 del __rlvr_call
