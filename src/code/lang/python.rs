@@ -135,15 +135,18 @@ fn guard(entry_point: &str) -> String {
     format!(
         r#"
 def __rlvr_guard(name):
-    _plain = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset)
+    import types as _types
     def _ok(v, depth=0):
-        if type(v) not in _plain:
+        # Reject values whose equality is defined in the submission (an `__eq__` that always says
+        # True); built-in and standard-library types (Counter, OrderedDict, …) are fine.
+        eq = type(v).__eq__
+        if isinstance(eq, _types.FunctionType) and not eq.__code__.co_filename.startswith("/usr/local/lib/"):
             return False
         if depth > 200:
             return True
-        if type(v) in (list, tuple, set, frozenset):
+        if isinstance(v, (list, tuple, set, frozenset)):
             return all(_ok(x, depth + 1) for x in v)
-        if type(v) is dict:
+        if isinstance(v, dict):
             return all(_ok(k, depth + 1) and _ok(x, depth + 1) for k, x in v.items())
         return True
     g = globals()
@@ -153,7 +156,7 @@ def __rlvr_guard(name):
     def checked(*args, **kwargs):
         r = f(*args, **kwargs)
         if not _ok(r):
-            raise TypeError("rlvr: %s returned a %s, not plain data" % (name, type(r).__name__))
+            raise TypeError("rlvr: %s returned a %s, whose == is user-defined" % (name, type(r).__name__))
         return r
     checked.__name__ = getattr(f, "__name__", name)
     checked.__doc__ = getattr(f, "__doc__", None)
@@ -203,9 +206,15 @@ impl Language for Python {
         if let Some(entry) = entry_point {
             source.push_str(&guard(entry));
         }
+        // `check(entry_point)` runs only when the test script defines `check` (MBPP solutions may
+        // define a function of that name themselves).
+        source.push_str("\n__rlvr_check_before = globals().get('check')\n");
         source.push_str(&format!("\n{script}\n"));
         if let Some(entry) = entry_point {
-            source.push_str(&format!("\nif 'check' in globals():\n    check(globals()[{}])\n", py_json(&entry)));
+            source.push_str(&format!(
+                "\nif globals().get('check') is not __rlvr_check_before:\n    check(globals()[{}])\n",
+                py_json(&entry)
+            ));
         }
         Ok(program(module, stdlib, "script", source))
     }
