@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
                     .spawn()
                     .expect("python3 runs");
                 if let Some(mut stdin) = child.stdin.take() {
-                    let _ = write!(stdin, "{i} 4\n");
+                    let _ = writeln!(stdin, "{i} 4");
                 }
                 let out = child.wait_with_output().expect("python3 finishes");
                 assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), (i + 4).to_string());

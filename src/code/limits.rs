@@ -6,10 +6,12 @@
 //! against `wall_ms` directly. How fuel maps to seconds depends on the language (measured on this
 //! project's build box, single core, see `CodeLimits::fuel`):
 //!
-//! | language | fuel per second of native-equivalent work |
+//! | language | fuel per guest CPU second |
 //! |---|---|
-//! | Python (CPython 3.11 WASI, interpreter loop) | about 8.5e9 fuel per guest second (10^6-iteration loop ≈ 2.3e9) |
-//! | C / C++ / Rust (-O2) | about 1.5e9–3e9 fuel per second |
+//! | Python (CPython 3.11 WASI) | about 9e9: a 10^6-iteration `s += i` loop costs 2.3e9 fuel and 0.27 s CPU (shared/recipes/cpython-wasi.md) |
+//! | C / C++ / Rust (-O2) | not yet measured here; roughly one fuel per Wasm instruction executed |
+//!
+//! So the default 20e9 fuel is about 2 s of CPython-on-WASI work (about 0.5 s of native CPython).
 //!
 //! Limits are set per engine ([`crate::batch::EngineConfig`]), and a sample may lower or raise them
 //! with a `limits` object inside `tests` (same field names); [`CodeLimits::merge_json`] checks them.
@@ -24,7 +26,7 @@ pub const MIB: u64 = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CodeLimits {
-    /// CPU budget per test run, in wasmtime fuel (default 20e9 ≈ 2.5 s of CPython, ~10 s of C++).
+    /// CPU budget per test run, in wasmtime fuel (default 20e9 ≈ 2 s of CPython on WASI).
     /// At the limit the run stops with `TLE` (`limit: "fuel"`).
     pub fuel: u64,
     /// Wall-clock budget per test run in milliseconds, including virtual `sleep` time (default 10 000).

@@ -455,7 +455,7 @@ impl Sandbox {
         store.epoch_deadline_callback(move |mut ctx| {
             ticks += 1;
             // Reading the pipe copies it, so look every 10th tick: a flood stops within ~100 ms.
-            if ticks % 10 == 0 && out_probe.contents().len() > out_cap {
+            if ticks.is_multiple_of(10) && out_probe.contents().len() > out_cap {
                 ctx.data_mut().limit_hit = Some(LimitKind::Output);
                 return Ok(UpdateDeadline::Interrupt);
             }
