@@ -2,7 +2,8 @@
 //! and, where a case lists them, the per-test verdicts (`expected_test_verdicts`). Needs the
 //! toolchain and runtimes from `.ci/install-code-runtimes.sh`, hence `#[ignore]`:
 //! `cargo test --lib code::cases -- --ignored`. `RLVR_CASE_FILTER` selects cases by id substring.
-//! Cases in [`KNOWN_FAILURES`] must fail (an unexpected pass is reported too).
+//! Cases in [`KNOWN_FAILURES`] must fail (an unexpected pass is reported too). Adversarial cases run
+//! twice and must get identical per-test verdicts.
 
 use super::{CodeConfig, TestVerdict, judge};
 use crate::sample::Sample;
@@ -38,6 +39,14 @@ fn check_case(line: &str, config: &CodeConfig) -> Result<Option<String>, String>
         let want: Vec<TestVerdict> = serde_json::from_value(list.clone()).map_err(|e| e.to_string())?;
         if want != got {
             problems.push(format!("tests {got:?} expected {want:?}"));
+        }
+    }
+    if id.contains("/adversarial/") {
+        // The host must survive each attack with the same verdicts on a second run.
+        let again = judge(&sample, config);
+        let again: Vec<TestVerdict> = again.tests.iter().map(|t| t.verdict).collect();
+        if again != got {
+            problems.push(format!("second run gave {again:?}, first {got:?}"));
         }
     }
     let known = KNOWN_FAILURES.iter().any(|(k, _)| *k == id);
