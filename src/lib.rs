@@ -5,6 +5,7 @@
 //! * [`sample`]: the `rlvr score` contract — what a sample is and what its result looks like;
 //! * [`extract`]: find the final answer in a completion (`\boxed{}`, `<answer>`, "the answer is", …);
 //! * [`math`]: parse answers into one AST and decide equivalence exactly;
+//! * [`code`]: compile and run model-written code in wasmtime sandboxes against tests;
 //! * [`reward`]: reward components and the declarative recipes that weight them;
 //! * [`batch`]: the [`batch::Engine`] that scores samples in parallel, one verdict per sample;
 //! * [`io`]: streaming JSONL in and out;
@@ -12,6 +13,7 @@
 
 pub mod batch;
 pub mod cli;
+pub mod code;
 pub mod extract;
 pub mod fuzzing;
 pub mod io;

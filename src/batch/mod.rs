@@ -24,6 +24,8 @@ use crate::sample::{Outcome, Sample, Verdict};
 pub struct EngineConfig {
     /// Math verifier settings.
     pub math: MathConfig,
+    /// Code verifier settings (limits).
+    pub code: crate::code::CodeConfig,
     /// Recipe for samples that name none (otherwise: `math` when the sample has an `answer`).
     pub default_recipe: Option<String>,
 }
@@ -149,11 +151,14 @@ impl Engine {
         let recipe = self.recipe_for(sample)?;
         let judgement = match recipe.verifier {
             VerifierKind::Math => self.judge_math(sample, golds, &recipe.name)?,
-            VerifierKind::Code => {
-                return Err(format!("recipe `{}` needs the code verifier, which is not built yet", recipe.name));
-            }
+            VerifierKind::Code => self.judge_code(sample),
         };
         Ok(Judged { sample, recipe, judgement })
+    }
+
+    fn judge_code(&self, sample: &Sample) -> Judgement {
+        let report = crate::code::judge(sample, &self.config.code);
+        Judgement { verdict: report.verdict, extracted: None, error: report.error }
     }
 
     fn judge_math(&self, sample: &Sample, golds: &GoldCache, recipe: &str) -> Result<Judgement, String> {

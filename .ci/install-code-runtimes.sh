@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what the code verifier needs: apt toolchain (clang-16 → wasm32-wasi, libc++, bubblewrap),
+# the rustup wasm32-wasip1 target, and the CPython WASI runtime, built once and cached outside the
+# repository under $RLVR_RUNTIMES (default ~/.cache/rlvr/runtimes)/python-<key>, where <key> is the
+# SHA-256 of the runtime's inputs (see verifiers/runtimes.toml). Re-running is cheap: a cached
+# runtime with a READY file is kept.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+RT=verifiers/runtimes
+PKGS=$(awk '/^apt = \[/{f=1} f{print} f&&/\]/{exit}' verifiers/runtimes.toml | sed 's/^apt = //' | tr -d '[]",' | tr -s ' \n' ' ')
+echo "install-code-runtimes: apt: $PKGS"
+export DEBIAN_FRONTEND=noninteractive
+missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+rustup target add wasm32-wasip1
+KEY=$(cat verifiers/runtimes.toml $RT/build-python.sh $RT/rlvr_python.c $RT/rlvr_imports.txt | sha256sum | cut -c1-64)
+BASE=${RLVR_RUNTIMES:-$HOME/.cache/rlvr/runtimes}
+OUT="$BASE/python-$KEY"
+if [ -f "$OUT/READY" ]; then
+    echo "install-code-runtimes: python runtime cached at $OUT"
+    exit 0
+fi
+mkdir -p "$BASE"
+W=${RLVR_BUILD_DIR:-$BASE/build-python-$KEY} OUT="$OUT" JOBS=${JOBS:-$(nproc)} bash $RT/build-python.sh
+echo "install-code-runtimes: python runtime built at $OUT"

@@ -1,0 +1,95 @@
+//! Runs every case in `testdata/code/*.jsonl` through [`super::judge`] and checks the sample verdict
+//! and, where a case lists them, the per-test verdicts (`expected_test_verdicts`). Needs the
+//! toolchain and runtimes from `.ci/install-code-runtimes.sh`, hence `#[ignore]`:
+//! `cargo test --lib code::cases -- --ignored`. `RLVR_CASE_FILTER` selects cases by id substring.
+//! Cases in [`KNOWN_FAILURES`] must fail (an unexpected pass is reported too). Adversarial cases run
+//! twice and must get identical per-test verdicts.
+
+use super::{CodeConfig, TestVerdict, judge};
+use crate::sample::Sample;
+
+/// Cases this verifier gets wrong on purpose, with the reason.
+pub const KNOWN_FAILURES: &[(&str, &str)] = &[
+    ("code/adversarial/cpp_exceptions_ok", "Debian's wasm32 libc++abi 16 has no exception support: CE"),
+    ("code/adversarial/rust_threads", "std::thread::spawn is unsupported on wasm32-wasip1: RE"),
+];
+
+fn check_case(line: &str, config: &CodeConfig) -> Result<Option<String>, String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let id = value["id"].as_str().unwrap_or("?").to_string();
+    if let Ok(filter) = std::env::var("RLVR_CASE_FILTER")
+        && !id.contains(&filter)
+    {
+        return Ok(None);
+    }
+    let expected = value["expected"].as_bool().ok_or("expected must be a bool")?;
+    let sample = Sample::from_json(value.clone()).map_err(|(_, e)| e.to_string())?;
+    let report = judge(&sample, config);
+    let got: Vec<TestVerdict> = report.tests.iter().map(|t| t.verdict).collect();
+    let mut problems = Vec::new();
+    if (report.verdict == crate::sample::Verdict::Correct) != expected {
+        problems.push(format!("correct={} expected {expected}", report.verdict == crate::sample::Verdict::Correct));
+    }
+    if let Some(v) = value["expected_verdict"].as_str()
+        && report.verdict.as_str() != v
+    {
+        problems.push(format!("verdict {} expected {v}", report.verdict));
+    }
+    if let Some(list) = value.get("expected_test_verdicts") {
+        let want: Vec<TestVerdict> = serde_json::from_value(list.clone()).map_err(|e| e.to_string())?;
+        if want != got {
+            problems.push(format!("tests {got:?} expected {want:?}"));
+        }
+    }
+    if id.contains("/adversarial/") {
+        // The host must survive each attack with the same verdicts on a second run.
+        let again = judge(&sample, config);
+        let again: Vec<TestVerdict> = again.tests.iter().map(|t| t.verdict).collect();
+        if again != got {
+            problems.push(format!("second run gave {again:?}, first {got:?}"));
+        }
+    }
+    let known = KNOWN_FAILURES.iter().any(|(k, _)| *k == id);
+    let detail = || {
+        let first = report.tests.iter().find(|t| t.verdict != TestVerdict::AC);
+        format!(
+            "{id}: {} [error: {:?}; first failure: {:?}]",
+            problems.join("; "),
+            report.error,
+            first.map(|t| (&t.message, &t.stderr_tail))
+        )
+    };
+    match (problems.is_empty(), known) {
+        (true, false) | (false, true) => Ok(Some(id)),
+        (true, true) => Err(format!("{id}: known failure passed unexpectedly; remove it from KNOWN_FAILURES")),
+        (false, false) => Err(detail()),
+    }
+}
+
+#[test]
+#[ignore = "needs the code toolchain and runtimes (.ci/install-code-runtimes.sh)"]
+fn testdata_code_cases() {
+    let config = CodeConfig::default();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/code");
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|x| x == "jsonl")) {
+        for line in std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+            match check_case(line, &config) {
+                Ok(Some(_)) => ran += 1,
+                Ok(None) => {}
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        ran + failures.len(),
+        failures.join("\n")
+    );
+    assert!(ran > 0, "no case ran");
+}
