@@ -3,9 +3,15 @@
 //! Memory stays flat however long the input is: at most one chunk of lines and its outcomes is
 //! held at a time. A line that is not UTF-8 or not a sample becomes an error outcome in its place.
 
+pub mod map;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+
 use std::io::{BufRead, Write};
 
 use serde_json::Value;
+
+pub use map::{FieldMap, FieldRule};
 
 use crate::batch::{Engine, parse_line};
 use crate::sample::{Outcome, Sample};
@@ -39,8 +45,28 @@ pub struct StreamSummary {
 pub fn score_stream(
     engine: &Engine,
     input: impl BufRead,
+    output: impl Write,
+    chunk_lines: usize,
+) -> Result<StreamSummary, StreamError> {
+    score_stream_mapped(engine, input, output, chunk_lines, None)
+}
+
+/// Parses one JSONL line, applies `map` (if any) and reads the result as a sample.
+pub fn parse_mapped_line(line: &str, map: Option<&FieldMap>) -> Result<Sample, Outcome> {
+    let Some(map) = map else { return parse_line(line) };
+    let mut value: Value = serde_json::from_str(line)
+        .map_err(|e| Outcome::error(Value::Null, crate::sample::SampleError::InvalidJson(e.to_string()).to_string()))?;
+    map.apply(&mut value);
+    Sample::from_json(value).map_err(|(id, err)| Outcome::error(id, err.to_string()))
+}
+
+/// [`score_stream`], with dataset columns mapped to sample fields first (`rlvr score --map`).
+pub fn score_stream_mapped(
+    engine: &Engine,
+    input: impl BufRead,
     mut output: impl Write,
     chunk_lines: usize,
+    map: Option<&FieldMap>,
 ) -> Result<StreamSummary, StreamError> {
     let mut summary = StreamSummary::default();
     let mut input = input;
@@ -52,7 +78,7 @@ pub fn score_stream(
         if read > 0 {
             match std::str::from_utf8(&buf) {
                 Ok(line) if line.trim().is_empty() => {}
-                Ok(line) => chunk.push(parse_line(line)),
+                Ok(line) => chunk.push(parse_mapped_line(line, map)),
                 Err(err) => chunk.push(Err(Outcome::error(
                     Value::Null,
                     format!("invalid UTF-8 at byte {} of the line", err.valid_up_to()),
@@ -71,7 +97,12 @@ pub fn score_stream(
     }
 }
 
-fn write_outcome(output: &mut impl Write, outcome: &Outcome, summary: &mut StreamSummary) -> Result<(), StreamError> {
+/// Writes one outcome as a JSONL line and counts it.
+pub fn write_outcome(
+    output: &mut impl Write,
+    outcome: &Outcome,
+    summary: &mut StreamSummary,
+) -> Result<(), StreamError> {
     let line = serde_json::to_string(outcome).map_err(|e| StreamError::Write(e.into()))?;
     output.write_all(line.as_bytes()).and_then(|()| output.write_all(b"\n")).map_err(StreamError::Write)?;
     summary.samples += 1;
