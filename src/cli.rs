@@ -194,6 +194,10 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
     }
     let engine =
         Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    let is_parquet = |p: &std::path::Path| p.extension().is_some_and(|e| e == "parquet");
+    if is_parquet(&a.input) || a.output.as_deref().is_some_and(is_parquet) {
+        return score_parquet(&engine, &a);
+    }
     let run = || -> Result<()> {
         let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
             Box::new(io::stdin().lock())
@@ -380,4 +384,61 @@ fn validate_parquet(
     _progress: &mut dyn FnMut(crate::validate::Progress),
 ) -> Result<crate::validate::Report> {
     anyhow::bail!("{} is Parquet, and this rlvr was built without the `parquet` feature", path.display())
+}
+
+/// `rlvr score` with Parquet on either side: rows in (verl's layout by default), outcomes out.
+#[cfg(feature = "parquet")]
+fn score_parquet(engine: &Engine, a: &ScoreArgs) -> Result<ExitCode> {
+    use crate::io::parquet::{OutcomeWriter, read_rows};
+    use crate::io::{JsonlRecords, Record, StreamError, score_records};
+    let records: Box<dyn Iterator<Item = Result<Record, io::Error>>> =
+        if a.input.extension().is_some_and(|e| e == "parquet") {
+            Box::new(read_rows(&a.input)?.map(|r| r.map_err(|e| io::Error::other(e.to_string()))))
+        } else if a.input.as_os_str() == "-" {
+            Box::new(JsonlRecords::new(io::stdin().lock()))
+        } else {
+            let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
+            Box::new(JsonlRecords::new(BufReader::new(file)))
+        };
+    let map = FieldMap::from_rules(a.map.clone());
+    let run = || -> Result<crate::io::StreamSummary> {
+        match a.output.as_deref().filter(|p| p.extension().is_some_and(|e| e == "parquet")) {
+            Some(path) => {
+                let mut writer = OutcomeWriter::create(path)?;
+                let summary = score_records(engine, records, a.chunk, Some(&map), &mut |outcomes| {
+                    outcomes.into_iter().for_each(|o| writer.push(o));
+                    writer.flush().map_err(|e| StreamError::Write(io::Error::other(e.to_string())))
+                })?;
+                writer.finish()?;
+                Ok(summary)
+            }
+            None => {
+                let mut output: Box<dyn Write> = match &a.output {
+                    Some(path) => Box::new(BufWriter::new(
+                        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+                    )),
+                    None => Box::new(BufWriter::new(io::stdout().lock())),
+                };
+                let mut ignored = crate::io::StreamSummary::default();
+                let summary = score_records(engine, records, a.chunk, Some(&map), &mut |outcomes| {
+                    for o in &outcomes {
+                        crate::io::write_outcome(&mut output, o, &mut ignored)?;
+                    }
+                    output.flush().map_err(StreamError::Write)
+                })?;
+                Ok(summary)
+            }
+        }
+    };
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
+    let summary = run()?;
+    eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn score_parquet(_engine: &Engine, _a: &ScoreArgs) -> Result<ExitCode> {
+    anyhow::bail!("Parquet input or output needs rlvr built with the `parquet` feature")
 }

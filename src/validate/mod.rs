@@ -179,36 +179,8 @@ pub fn validate_jsonl(
     config: &ValidateConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report, ValidateError> {
-    let records = JsonlRecords { input, line: 0, buf: Vec::new() };
+    let records = crate::io::JsonlRecords::new(input);
     validate_records(engine, name, records, config, progress)
-}
-
-struct JsonlRecords<R> {
-    input: R,
-    line: usize,
-    buf: Vec<u8>,
-}
-
-impl<R: BufRead> Iterator for JsonlRecords<R> {
-    type Item = Result<(usize, Result<Value, String>), std::io::Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
-                Err(e) => return Some(Err(e)),
-                Ok(0) => return None,
-                Ok(_) => {}
-            }
-            self.line += 1;
-            let value = match std::str::from_utf8(&self.buf) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}")),
-                Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
-            };
-            return Some(Ok((self.line, value)));
-        }
-    }
 }
 
 /// Validates records given as `(line, JSON or why it is not JSON)`; the core of every input format.
