@@ -39,7 +39,7 @@ fn python_client_self_test_against_the_real_server() {
 
     let python = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rlvr_client.py"))
-        .args(["--self-test", &url])
+        .args(["--self-test", &url, "--expect-math"])
         .output();
     // Stop the server whatever the client did, by its own id.
     let pid = server.id().to_string();
