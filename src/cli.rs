@@ -10,10 +10,12 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::batch::{Engine, EngineConfig};
-use crate::io::{DEFAULT_CHUNK_LINES, score_stream};
+use crate::io::{DEFAULT_CHUNK_LINES, FieldMap, FieldRule, score_stream_mapped};
 use crate::math;
 use crate::reward::RecipeBook;
 use crate::sample::Verdict;
+use crate::server::{SandboxUnavailable, ServerConfig, ServerLimits, ServerState};
+use crate::validate::{ValidateConfig, ValidateLimits};
 
 /// Reinforcement learning with verifiable rewards: score model outputs exactly and fast.
 #[derive(Debug, Parser)]
@@ -33,6 +35,10 @@ pub enum Command {
     Math(MathArgs),
     /// List the reward recipes with their documentation.
     Recipes(RecipesArgs),
+    /// Check a dataset before training: golds parse, reference solutions pass, tests are deterministic.
+    Validate(ValidateArgs),
+    /// Serve the engine over HTTP: /v1/score, /get_reward (OpenRLHF), /run_code (SandboxFusion), /health, /metrics.
+    Serve(ServeArgs),
 }
 
 /// Arguments of `rlvr score`.
@@ -56,6 +62,44 @@ pub struct ScoreArgs {
     /// Samples scored together; memory stays proportional to this.
     #[arg(long, default_value_t = DEFAULT_CHUNK_LINES)]
     pub chunk: usize,
+    /// Map a dataset column to a sample field, e.g. `--map answer=reward_model.ground_truth` (repeatable).
+    /// Without any, verl's layout is read: answer ← reward_model.ground_truth, id ← extra_info.index.
+    #[arg(long = "map", value_name = "FIELD=PATH")]
+    pub map: Vec<FieldRule>,
+}
+
+/// Arguments of `rlvr validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The dataset: JSONL (`.parquet` with the `parquet` feature), or `-` for standard input.
+    pub dataset: PathBuf,
+    /// Map a dataset column to a sample field, e.g. `--map answer=reward_model.ground_truth` (repeatable).
+    #[arg(long = "map", value_name = "FIELD=PATH")]
+    pub map: Vec<FieldRule>,
+    /// Runs per reference solution; 2 or more also checks that tests are deterministic.
+    #[arg(long, default_value_t = 2)]
+    pub runs: usize,
+    /// Write the machine-readable report (JSON) here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the human report (Markdown, with a chart) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Problems listed one by one; past it they are only counted.
+    #[arg(long, default_value_t = ValidateLimits::default().max_listed_problems)]
+    pub max_listed_problems: usize,
+    /// Records checked together; memory stays proportional to this.
+    #[arg(long, default_value_t = 1024)]
+    pub chunk: usize,
+    /// Recipe for code records (the default picks `code` for records with tests).
+    #[arg(long)]
+    pub recipe: Option<String>,
+    /// A directory of extra recipe files (`*.toml`).
+    #[arg(long)]
+    pub recipes: Option<PathBuf>,
+    /// Do not draw a progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of `rlvr math`.
@@ -78,12 +122,55 @@ pub struct RecipesArgs {
     pub recipes: Option<PathBuf>,
 }
 
+/// Arguments of `rlvr serve`. Each limit flag is the [`crate::server::ServerLimits`] field of the same name.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to bind; the default is loopback only, so exposing the server is a decision.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Port to bind (0 picks a free one; the address is printed on standard error).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Recipe for samples that name none.
+    #[arg(long)]
+    pub recipe: Option<String>,
+    /// A directory of extra recipe files (`*.toml`).
+    #[arg(long)]
+    pub recipes: Option<PathBuf>,
+    /// Scoring threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Largest request body in bytes; larger gets 413.
+    #[arg(long, default_value_t = ServerLimits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Most samples in one request; more gets 413.
+    #[arg(long, default_value_t = ServerLimits::default().max_samples_per_request)]
+    pub max_samples_per_request: usize,
+    /// Samples queued or being scored at once; a request that does not fit gets 429 with Retry-After.
+    #[arg(long, default_value_t = ServerLimits::default().max_queued_samples)]
+    pub max_queued_samples: usize,
+    /// Per-request deadline in seconds; past it 504.
+    #[arg(long, default_value_t = ServerLimits::default().request_timeout.as_secs_f64())]
+    pub request_timeout: f64,
+    /// Largest `run_timeout`/`compile_timeout` (seconds) a /run_code request may ask for.
+    #[arg(long, default_value_t = ServerLimits::default().max_code_timeout.as_secs_f64())]
+    pub max_code_timeout: f64,
+    /// Seconds sent in `Retry-After` with 429 answers.
+    #[arg(long, default_value_t = ServerLimits::default().retry_after.as_secs_f64())]
+    pub retry_after: f64,
+    /// Seconds a graceful shutdown (Ctrl-C, SIGTERM) waits for in-flight requests.
+    #[arg(long, default_value_t = ServerLimits::default().shutdown_grace.as_secs_f64())]
+    pub shutdown_grace: f64,
+}
+
 /// Runs a parsed command line.
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Score(a) => score(a),
         Command::Math(a) => math_check(a),
         Command::Recipes(a) => recipes(a),
+        Command::Serve(a) => serve(a),
+        Command::Validate(a) => validate(a),
     }
 }
 
@@ -107,6 +194,10 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
     }
     let engine =
         Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    let is_parquet = |p: &std::path::Path| p.extension().is_some_and(|e| e == "parquet");
+    if is_parquet(&a.input) || a.output.as_deref().is_some_and(is_parquet) {
+        return score_parquet(&engine, &a);
+    }
     let run = || -> Result<()> {
         let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
             Box::new(io::stdin().lock())
@@ -120,7 +211,8 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
             )),
             None => Box::new(BufWriter::new(io::stdout().lock())),
         };
-        let summary = score_stream(&engine, input, output, a.chunk)?;
+        let map = FieldMap::from_rules(a.map.clone());
+        let summary = score_stream_mapped(&engine, input, output, a.chunk, Some(&map))?;
         eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
         Ok(())
     };
@@ -165,4 +257,192 @@ fn recipes(a: RecipesArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value).map_err(|e| anyhow::anyhow!("--{flag} {value}: {e}"))
+}
+
+fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let book = recipe_book(a.recipes.as_ref())?;
+    if let Some(name) = &a.recipe {
+        anyhow::ensure!(book.get(name).is_some(), "unknown recipe `{name}` (see `rlvr recipes`)");
+    }
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
+    let engine =
+        Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    let limits = ServerLimits {
+        max_body_bytes: a.max_body_bytes,
+        max_samples_per_request: a.max_samples_per_request,
+        max_queued_samples: a.max_queued_samples,
+        request_timeout: seconds("request-timeout", a.request_timeout)?,
+        max_code_timeout: seconds("max-code-timeout", a.max_code_timeout)?,
+        retry_after: seconds("retry-after", a.retry_after)?,
+        shutdown_grace: seconds("shutdown-grace", a.shutdown_grace)?,
+    };
+    let config = ServerConfig { host: a.host, port: a.port, limits: limits.clone() };
+    let runner = SandboxUnavailable {
+        reason: "this rlvr has no code verifier built in yet, so /run_code cannot run programs".into(),
+    };
+    let state = ServerState::new(std::sync::Arc::new(engine), std::sync::Arc::new(runner), limits);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(async {
+        let listener = crate::server::bind(&config).await?;
+        let addr = listener.local_addr()?;
+        eprintln!("rlvr: listening on http://{addr} (Ctrl-C to stop)");
+        crate::server::serve(listener, state, crate::server::shutdown_signal()).await?;
+        eprintln!("rlvr: stopped");
+        anyhow::Ok(())
+    });
+    // In-flight work already had its grace period; do not wait on abandoned scoring.
+    runtime.shutdown_background();
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts the lines of a file, to size the progress bar; `None` for standard input or on error.
+fn count_lines(path: &std::path::Path) -> Option<u64> {
+    use std::io::Read;
+    let mut file = File::open(path).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut lines = 0u64;
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            return Some(lines);
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+fn validate(a: ValidateArgs) -> Result<ExitCode> {
+    let book = recipe_book(a.recipes.as_ref())?;
+    if let Some(name) = &a.recipe {
+        anyhow::ensure!(book.get(name).is_some(), "unknown recipe `{name}` (see `rlvr recipes`)");
+    }
+    let engine =
+        Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    let config = ValidateConfig {
+        runs: a.runs,
+        chunk: a.chunk,
+        map: FieldMap::from_rules(a.map.clone()),
+        limits: ValidateLimits { max_listed_problems: a.max_listed_problems, ..ValidateLimits::default() },
+    };
+    let stdin = a.dataset.as_os_str() == "-";
+    let bar = if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let total = if stdin { None } else { count_lines(&a.dataset) };
+        let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} records, {msg} ({elapsed})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    };
+    let mut progress = |p: crate::validate::Progress| {
+        bar.set_position(p.records as u64);
+        bar.set_message(format!("{} problems", p.problems));
+    };
+    let name = a.dataset.display().to_string();
+    let report = if stdin {
+        crate::validate::validate_jsonl(&engine, &name, io::stdin().lock(), &config, &mut progress)?
+    } else if a.dataset.extension().is_some_and(|e| e == "parquet") {
+        validate_parquet(&engine, &a.dataset, &config, &mut progress)?
+    } else {
+        let file = File::open(&a.dataset).with_context(|| format!("cannot open {}", a.dataset.display()))?;
+        crate::validate::validate_jsonl(&engine, &name, BufReader::new(file), &config, &mut progress)?
+    };
+    bar.finish_and_clear();
+    if let Some(path) = &a.json {
+        std::fs::write(path, report.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &a.report {
+        std::fs::write(path, report.to_markdown(50)).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    print!("{}", report.summary_table());
+    io::stdout().flush()?;
+    Ok(if report.has_problems() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(feature = "parquet")]
+fn validate_parquet(
+    engine: &Engine,
+    path: &std::path::Path,
+    config: &ValidateConfig,
+    progress: &mut dyn FnMut(crate::validate::Progress),
+) -> Result<crate::validate::Report> {
+    let rows = crate::io::parquet::read_rows(path)?;
+    let records = rows.map(|row| row.map_err(|e| io::Error::other(e.to_string())));
+    Ok(crate::validate::validate_records(engine, &path.display().to_string(), records, config, progress)?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn validate_parquet(
+    _engine: &Engine,
+    path: &std::path::Path,
+    _config: &ValidateConfig,
+    _progress: &mut dyn FnMut(crate::validate::Progress),
+) -> Result<crate::validate::Report> {
+    anyhow::bail!("{} is Parquet, and this rlvr was built without the `parquet` feature", path.display())
+}
+
+/// `rlvr score` with Parquet on either side: rows in (verl's layout by default), outcomes out.
+#[cfg(feature = "parquet")]
+fn score_parquet(engine: &Engine, a: &ScoreArgs) -> Result<ExitCode> {
+    use crate::io::parquet::{OutcomeWriter, read_rows};
+    use crate::io::{JsonlRecords, Record, StreamError, score_records};
+    let records: Box<dyn Iterator<Item = Result<Record, io::Error>>> =
+        if a.input.extension().is_some_and(|e| e == "parquet") {
+            Box::new(read_rows(&a.input)?.map(|r| r.map_err(|e| io::Error::other(e.to_string()))))
+        } else if a.input.as_os_str() == "-" {
+            Box::new(JsonlRecords::new(io::stdin().lock()))
+        } else {
+            let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
+            Box::new(JsonlRecords::new(BufReader::new(file)))
+        };
+    let map = FieldMap::from_rules(a.map.clone());
+    let run = || -> Result<crate::io::StreamSummary> {
+        match a.output.as_deref().filter(|p| p.extension().is_some_and(|e| e == "parquet")) {
+            Some(path) => {
+                let mut writer = OutcomeWriter::create(path)?;
+                let summary = score_records(engine, records, a.chunk, Some(&map), &mut |outcomes| {
+                    outcomes.into_iter().for_each(|o| writer.push(o));
+                    writer.flush().map_err(|e| StreamError::Write(io::Error::other(e.to_string())))
+                })?;
+                writer.finish()?;
+                Ok(summary)
+            }
+            None => {
+                let mut output: Box<dyn Write> = match &a.output {
+                    Some(path) => Box::new(BufWriter::new(
+                        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+                    )),
+                    None => Box::new(BufWriter::new(io::stdout().lock())),
+                };
+                let mut ignored = crate::io::StreamSummary::default();
+                let summary = score_records(engine, records, a.chunk, Some(&map), &mut |outcomes| {
+                    for o in &outcomes {
+                        crate::io::write_outcome(&mut output, o, &mut ignored)?;
+                    }
+                    output.flush().map_err(StreamError::Write)
+                })?;
+                Ok(summary)
+            }
+        }
+    };
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
+    let summary = run()?;
+    eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn score_parquet(_engine: &Engine, _a: &ScoreArgs) -> Result<ExitCode> {
+    anyhow::bail!("Parquet input or output needs rlvr built with the `parquet` feature")
 }

@@ -9,6 +9,8 @@
 //! * [`reward`]: reward components and the declarative recipes that weight them;
 //! * [`batch`]: the [`batch::Engine`] that scores samples in parallel, one verdict per sample;
 //! * [`io`]: streaming JSONL in and out;
+//! * [`server`]: the HTTP reward server (`rlvr serve`);
+//! * [`validate`]: offline dataset checks before training (`rlvr validate`);
 //! * [`cli`]: the `rlvr` command line.
 
 pub mod batch;
@@ -20,6 +22,8 @@ pub mod io;
 pub mod math;
 pub mod reward;
 pub mod sample;
+pub mod server;
+pub mod validate;
 
 pub use batch::Engine;
 pub use sample::{Outcome, Sample, Verdict};

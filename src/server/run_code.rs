@@ -1,0 +1,256 @@
+//! SandboxFusion's `POST /run_code`, so that clients written for SandboxFusion (verl's
+//! `sandbox_fusion` reward, among others) can point their URL at rlvr.
+//!
+//! The wire types mirror SandboxFusion's `RunCodeRequest` / `RunCodeResponse` (bytedance/SandboxFusion,
+//! `sandbox/server/sandbox_api.py`): request `code`, `language`, `stdin`, `compile_timeout`,
+//! `run_timeout`, `memory_limit_MB`, `files` (name → base64), `fetch_files`; response `status`
+//! (`Success` / `Failed` / `SandboxError`), `message`, `compile_result`, `run_result` (each `status`
+//! `Finished` / `Error` / `TimeLimitExceeded`, `execution_time`, `return_code`, `stdout`, `stderr`),
+//! `executor_pod_name`, `files`.
+//!
+//! Running the program is not this module's business: it goes through the [`CodeRunner`] trait,
+//! which the sandboxed code verifier implements. Until one is plugged in, [`SandboxUnavailable`]
+//! answers every call with [`CodeRunError::Unavailable`], which the server sends as
+//! `503 Service Unavailable` with status `SandboxError` — never made-up output.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A SandboxFusion `/run_code` request body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCodeRequest {
+    /// The program's source.
+    pub code: String,
+    /// SandboxFusion's language name (`python`, `cpp`, `rust`, …).
+    pub language: String,
+    /// Standard input for the run (default empty).
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// Seconds allowed for compilation (default 10, SandboxFusion's default).
+    #[serde(default = "default_timeout")]
+    pub compile_timeout: f64,
+    /// Seconds allowed for the run (default 10, SandboxFusion's default).
+    #[serde(default = "default_timeout")]
+    pub run_timeout: f64,
+    /// Memory limit in MiB; -1 (the default) leaves the runner's own limit.
+    #[serde(default = "default_memory", rename = "memory_limit_MB")]
+    pub memory_limit_mb: i64,
+    /// Extra files placed beside the program: name → base64 content.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// Files to read back after the run.
+    #[serde(default)]
+    pub fetch_files: Vec<String>,
+}
+
+fn default_timeout() -> f64 {
+    10.0
+}
+
+fn default_memory() -> i64 {
+    -1
+}
+
+/// How one step (compile or run) ended, in SandboxFusion's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProcessStatus {
+    /// The process exited by itself (any exit code).
+    Finished,
+    /// The process could not be started or was killed for a reason other than time.
+    Error,
+    /// The process ran past its time limit.
+    TimeLimitExceeded,
+}
+
+/// One step's result: SandboxFusion's `CommandRunResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessResult {
+    /// How the step ended.
+    pub status: ProcessStatus,
+    /// Wall-clock seconds the step took.
+    pub execution_time: Option<f64>,
+    /// The exit code, when the process exited.
+    pub return_code: Option<i32>,
+    /// Captured standard output (the runner bounds its size).
+    pub stdout: Option<String>,
+    /// Captured standard error (the runner bounds its size).
+    pub stderr: Option<String>,
+}
+
+/// Overall status of a `/run_code` call, in SandboxFusion's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunStatus {
+    /// Every step finished with exit code 0.
+    Success,
+    /// A step failed: compile error, non-zero exit, time limit.
+    Failed,
+    /// The sandbox itself could not run the request.
+    SandboxError,
+}
+
+/// A SandboxFusion `/run_code` response body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCodeResponse {
+    /// Overall status.
+    pub status: RunStatus,
+    /// Why, when the status is not `Success`; empty otherwise.
+    pub message: String,
+    /// The compile step, for compiled languages.
+    pub compile_result: Option<ProcessResult>,
+    /// The run step, when it happened.
+    pub run_result: Option<ProcessResult>,
+    /// SandboxFusion names the pod that ran the code; rlvr runs in-process, so always null.
+    pub executor_pod_name: Option<String>,
+    /// Fetched files: name → base64 content.
+    pub files: BTreeMap<String, String>,
+}
+
+impl RunCodeResponse {
+    /// The response for a request the sandbox could not run at all.
+    pub fn sandbox_error(message: impl Into<String>) -> Self {
+        RunCodeResponse {
+            status: RunStatus::SandboxError,
+            message: message.into(),
+            compile_result: None,
+            run_result: None,
+            executor_pod_name: None,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The response for a finished run: `Success` when every step that ran finished with exit code 0.
+    pub fn from_result(result: CodeRunResult) -> Self {
+        let ok = |p: &ProcessResult| p.status == ProcessStatus::Finished && p.return_code == Some(0);
+        let compiled = result.compile.as_ref().is_none_or(ok);
+        let ran = result.run.as_ref().is_some_and(ok);
+        let (status, message) = match (compiled, ran) {
+            (true, true) => (RunStatus::Success, String::new()),
+            (false, _) => (RunStatus::Failed, "compilation failed".to_string()),
+            (true, false) => (RunStatus::Failed, "the program did not finish with exit code 0".to_string()),
+        };
+        RunCodeResponse {
+            status,
+            message,
+            compile_result: result.compile,
+            run_result: result.run,
+            executor_pod_name: None,
+            files: result.files,
+        }
+    }
+}
+
+/// One program to run, checked and converted from a [`RunCodeRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeJob {
+    /// SandboxFusion's language name, as sent.
+    pub language: String,
+    /// The program's source.
+    pub code: String,
+    /// Standard input.
+    pub stdin: String,
+    /// Time allowed for compilation.
+    pub compile_timeout: Duration,
+    /// Time allowed for the run.
+    pub run_timeout: Duration,
+    /// Memory limit in MiB, when the client set one.
+    pub memory_limit_mb: Option<u64>,
+    /// Extra files: name → base64 content, as sent.
+    pub files: BTreeMap<String, String>,
+    /// Files to read back after the run.
+    pub fetch_files: Vec<String>,
+}
+
+/// What a runner reports for one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeRunResult {
+    /// The compile step, for compiled languages.
+    pub compile: Option<ProcessResult>,
+    /// The run step; `None` when compilation failed.
+    pub run: Option<ProcessResult>,
+    /// Fetched files: name → base64 content.
+    pub files: BTreeMap<String, String>,
+}
+
+/// Why a runner could not run a job (a program that fails is a result, not an error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeRunError {
+    /// No sandbox is available in this build; the server answers 503.
+    #[error("the code sandbox is unavailable: {0}")]
+    Unavailable(String),
+    /// The runner does not support this language; the server answers 400.
+    #[error("unsupported language `{language}` (supported: {supported})")]
+    UnsupportedLanguage {
+        /// The language asked for.
+        language: String,
+        /// The languages the runner supports, comma-separated.
+        supported: String,
+    },
+    /// The job is malformed (bad base64 in `files`, a path outside the sandbox, …); the server answers 400.
+    #[error("invalid request: {0}")]
+    InvalidJob(String),
+    /// The sandbox failed internally; the server answers 500.
+    #[error("sandbox failure: {0}")]
+    Internal(String),
+}
+
+/// Runs one program in a sandbox. Implemented by the code verifier; called on a blocking thread,
+/// so it may block for up to the job's timeouts.
+pub trait CodeRunner: Send + Sync + 'static {
+    /// Runs `job` and reports each step; a program that fails to compile, crashes or times out is
+    /// an `Ok` result with that status.
+    fn run(&self, job: &CodeJob) -> Result<CodeRunResult, CodeRunError>;
+}
+
+/// The runner used while no sandbox is built in: every job gets [`CodeRunError::Unavailable`].
+#[derive(Debug, Clone, Default)]
+pub struct SandboxUnavailable {
+    /// Why there is no sandbox, shown to clients.
+    pub reason: String,
+}
+
+impl CodeRunner for SandboxUnavailable {
+    fn run(&self, _job: &CodeJob) -> Result<CodeRunResult, CodeRunError> {
+        Err(CodeRunError::Unavailable(self.reason.clone()))
+    }
+}
+
+/// Why a request cannot become a job.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobError {
+    /// A timeout is negative, not a number, or above the server's limit.
+    #[error("`{field}` must be between 0 and {max} seconds, got {got}")]
+    Timeout {
+        /// `run_timeout` or `compile_timeout`.
+        field: &'static str,
+        /// The server's `max_code_timeout`, in seconds.
+        max: f64,
+        /// The value sent.
+        got: f64,
+    },
+}
+
+impl RunCodeRequest {
+    /// Checks the timeouts against `max_timeout` and builds the job.
+    pub fn into_job(self, max_timeout: Duration) -> Result<CodeJob, JobError> {
+        let max = max_timeout.as_secs_f64();
+        let check = |field: &'static str, got: f64| {
+            if got.is_finite() && got >= 0.0 && got <= max {
+                Ok(Duration::from_secs_f64(got))
+            } else {
+                Err(JobError::Timeout { field, max, got })
+            }
+        };
+        Ok(CodeJob {
+            compile_timeout: check("compile_timeout", self.compile_timeout)?,
+            run_timeout: check("run_timeout", self.run_timeout)?,
+            language: self.language,
+            code: self.code,
+            stdin: self.stdin.unwrap_or_default(),
+            memory_limit_mb: u64::try_from(self.memory_limit_mb).ok().filter(|&mb| mb > 0),
+            files: self.files,
+            fetch_files: self.fetch_files,
+        })
+    }
+}
