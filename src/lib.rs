@@ -8,6 +8,7 @@
 //! * [`reward`]: reward components and the declarative recipes that weight them;
 //! * [`batch`]: the [`batch::Engine`] that scores samples in parallel, one verdict per sample;
 //! * [`io`]: streaming JSONL in and out;
+//! * [`train`]: an embedded candle GRPO trainer that learns from the engine's batch rewards;
 //! * [`cli`]: the `rlvr` command line.
 
 pub mod batch;
@@ -17,6 +18,7 @@ pub mod io;
 pub mod math;
 pub mod reward;
 pub mod sample;
+pub mod train;
 
 pub use batch::Engine;
 pub use sample::{Outcome, Sample, Verdict};
