@@ -246,6 +246,10 @@ fn recipes(a: RecipesArgs) -> Result<ExitCode> {
         for c in &recipe.components {
             let doc = crate::reward::component(&c.name).map_or("", |c| c.doc());
             writeln!(out, "    - {} × {}: {}", c.name, c.weight, doc)?;
+            if !c.params.is_empty() {
+                let params: Vec<String> = c.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                writeln!(out, "      params: {}", params.join(", "))?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

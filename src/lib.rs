@@ -14,6 +14,7 @@
 pub mod batch;
 pub mod cli;
 pub mod extract;
+pub mod fuzzing;
 pub mod io;
 pub mod math;
 pub mod reward;

@@ -181,6 +181,16 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// The unit a length-based reward component counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthUnit {
+    /// The sample's `completion_tokens` field.
+    Tokens,
+    /// Unicode scalar values of the completion (Python's `len(str)`).
+    Chars,
+}
+
 /// One reward component's contribution: its raw score and the weight the recipe gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ComponentScore {
@@ -188,6 +198,9 @@ pub struct ComponentScore {
     pub score: f64,
     /// The recipe's weight for this component; the reward is the sum of `score * weight`.
     pub weight: f64,
+    /// For length-based components, whether lengths were counted in tokens or characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_unit: Option<LengthUnit>,
 }
 
 /// The result for one sample, written as one JSONL line in input order.

@@ -3,16 +3,21 @@
 //! Every sample is judged under `catch_unwind`, so an internal bug in one verifier becomes that
 //! sample's `error` verdict, never the batch's. Gold answers are parsed once per distinct gold
 //! and shared across the batch: a GRPO group re-checks the same gold 8–64 times.
+//!
+//! Scoring has two stages. First every sample is judged by its recipe's accuracy verifier, in
+//! parallel. Then [`crate::reward::score_judged`] runs the recipes' components: per-sample ones
+//! in parallel, group-level ones (Kimi's length reward) once per group of this batch. The
+//! judging stage is where the time goes; the split is what lets a component see its group.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::math::{self, Gold, MathConfig, MathError};
-use crate::reward::{Judgement, Recipe, RecipeBook, RecipeError, ScoreContext, VerifierKind};
-use crate::sample::{ComponentScore, Outcome, Sample, Verdict};
+use crate::reward::{Judged, Judgement, Recipe, RecipeBook, RecipeError, VerifierKind, score_judged};
+use crate::sample::{Outcome, Sample, Verdict};
 
 /// How the engine is set up.
 #[derive(Debug, Clone, Default)]
@@ -66,9 +71,22 @@ impl Engine {
     }
 
     /// Scores a batch in parallel; the outcomes are in input order, one per sample.
+    ///
+    /// Samples are judged first, all in parallel; then each recipe's components run, the
+    /// group-level ones once per group of this batch (see [`crate::reward`] for what a group is).
     pub fn score_batch(&self, samples: &[Sample]) -> Vec<Outcome> {
         let golds = self.parse_golds(samples);
-        samples.par_iter().map(|sample| self.score_guarded(sample, &golds)).collect()
+        let judged: Vec<Result<Judged<'_>, Outcome>> =
+            samples.par_iter().map(|sample| self.judge_guarded(sample, &golds)).collect();
+        let ready: Vec<Judged<'_>> = judged.iter().filter_map(|j| j.as_ref().ok().cloned()).collect();
+        let mut scored = score_judged(&ready).into_iter();
+        judged
+            .into_iter()
+            .map(|j| match j {
+                Ok(_) => scored.next().unwrap_or_else(|| Outcome::error(Value::Null, "internal: outcome missing")),
+                Err(outcome) => outcome,
+            })
+            .collect()
     }
 
     /// Parses each JSONL line and scores the good ones; a bad line gets its own error outcome.
@@ -102,17 +120,17 @@ impl Engine {
             .collect()
     }
 
-    fn score_guarded(&self, sample: &Sample, golds: &GoldCache) -> Outcome {
-        match catch_unwind(AssertUnwindSafe(|| self.score_one(sample, golds))) {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(message)) => Outcome::error(sample.id.clone(), message),
+    fn judge_guarded<'a>(&'a self, sample: &'a Sample, golds: &GoldCache) -> Result<Judged<'a>, Outcome> {
+        match catch_unwind(AssertUnwindSafe(|| self.judge_one(sample, golds))) {
+            Ok(Ok(judged)) => Ok(judged),
+            Ok(Err(message)) => Err(Outcome::error(sample.id.clone(), message)),
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                Outcome::error(sample.id.clone(), format!("internal error while scoring: {what}"))
+                Err(Outcome::error(sample.id.clone(), format!("internal error while scoring: {what}")))
             }
         }
     }
@@ -127,7 +145,7 @@ impl Engine {
         self.recipes.get(name).ok_or_else(|| format!("unknown recipe `{name}`"))
     }
 
-    fn score_one(&self, sample: &Sample, golds: &GoldCache) -> Result<Outcome, String> {
+    fn judge_one<'a>(&'a self, sample: &'a Sample, golds: &GoldCache) -> Result<Judged<'a>, String> {
         let recipe = self.recipe_for(sample)?;
         let judgement = match recipe.verifier {
             VerifierKind::Math => self.judge_math(sample, golds, &recipe.name)?,
@@ -135,25 +153,7 @@ impl Engine {
                 return Err(format!("recipe `{}` needs the code verifier, which is not built yet", recipe.name));
             }
         };
-        let mut components = BTreeMap::new();
-        let mut reward = 0.0;
-        for spec in &recipe.components {
-            let component =
-                crate::reward::component(&spec.name).ok_or_else(|| format!("unknown component `{}`", spec.name))?;
-            let ctx = ScoreContext { sample, judgement: &judgement, params: &spec.params };
-            let score = component.score(&ctx);
-            reward += spec.weight * score;
-            components.insert(spec.name.clone(), ComponentScore { score, weight: spec.weight });
-        }
-        Ok(Outcome {
-            id: sample.id.clone(),
-            reward,
-            correct: judgement.correct(),
-            verdict: judgement.verdict,
-            components,
-            extracted: judgement.extracted,
-            error: judgement.error,
-        })
+        Ok(Judged { sample, recipe, judgement })
     }
 
     fn judge_math(&self, sample: &Sample, golds: &GoldCache, recipe: &str) -> Result<Judgement, String> {
@@ -169,13 +169,11 @@ impl Engine {
         Ok(match gold {
             Ok(gold) => {
                 let check = math::verify(gold, &sample.completion, &self.config.math);
-                Judgement { verdict: check.verdict, extracted: check.extracted, error: None }
+                Judgement { extracted: check.extracted, ..Judgement::of(check.verdict) }
             }
-            Err(err) => Judgement {
-                verdict: Verdict::InvalidGold,
-                extracted: None,
-                error: Some(format!("invalid gold answer: {err}")),
-            },
+            Err(err) => {
+                Judgement { error: Some(format!("invalid gold answer: {err}")), ..Judgement::of(Verdict::InvalidGold) }
+            }
         })
     }
 }
