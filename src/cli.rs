@@ -34,7 +34,7 @@ pub enum Command {
     /// List the reward recipes with their documentation.
     Recipes(RecipesArgs),
     /// Train a model with GRPO on rewards from the engine (`--task arithmetic`: the CPU demo).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
 }
 
 /// Arguments of `rlvr score`.
@@ -163,6 +163,10 @@ pub struct TrainArgs {
     /// Held-out prompts to evaluate (at most 900).
     #[arg(long)]
     pub eval_prompts: Option<usize>,
+    /// CPU threads for tensor ops (sets RAYON_NUM_THREADS unless it is already set). One is
+    /// the default: on a small shared box, candle's 2-thread matmuls were 2-4x slower per step.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
 }
 
 /// Runs a parsed command line.
@@ -171,7 +175,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Score(a) => score(a),
         Command::Math(a) => math_check(a),
         Command::Recipes(a) => recipes(a),
-        Command::Train(a) => train(a),
+        Command::Train(a) => train(*a),
     }
 }
 
@@ -257,6 +261,12 @@ fn recipes(a: RecipesArgs) -> Result<ExitCode> {
 
 fn train(a: TrainArgs) -> Result<ExitCode> {
     use crate::train::{arithmetic, reward::EngineRewards};
+    anyhow::ensure!(a.threads > 0, "--threads must be at least 1");
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: nothing has started a thread yet (only argument parsing ran), so no other
+        // thread can read the environment concurrently; candle and rayon read this variable later.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", a.threads.to_string()) };
+    }
     let book = recipe_book(a.recipes.as_ref())?;
     let engine = Engine::with_recipes(EngineConfig::default(), book);
     let rewards = EngineRewards::new(engine, &a.recipe)?;

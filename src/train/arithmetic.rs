@@ -72,12 +72,12 @@ impl Default for ArithmeticOptions {
         grpo.optimizer = AdamWConfig { learning_rate: 3e-4, ..AdamWConfig::default() };
         ArithmeticOptions {
             seed: 20261129,
-            sft_steps: 400,
+            sft_steps: 300,
             sft_batch_size: 64,
             sft_learning_rate: 3e-3,
             p_drop_carry: 0.7,
             p_broken_format: 0.15,
-            grpo_steps: 40,
+            grpo_steps: 60,
             grpo,
             eval_prompts: 900,
             sft_checkpoint: None,
@@ -137,13 +137,16 @@ pub fn tokenizer() -> Result<TextTokenizer, TrainError> {
     Ok(TextTokenizer::Symbols(SymbolTokenizer::new(SYMBOLS)?))
 }
 
+/// A problem `a + b`.
+pub type Problem = (u32, u32);
+
 /// Whether `(a, b)` is held out from training.
 pub fn is_held_out(a: u32, b: u32) -> bool {
-    (a + 2 * b) % 9 == 0
+    (a + 2 * b).is_multiple_of(9)
 }
 
 /// All problems with two-digit operands, split into (training, held-out).
-pub fn problems() -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+pub fn problems() -> (Vec<Problem>, Vec<Problem>) {
     (10..100).flat_map(|a| (10..100).map(move |b| (a, b))).partition(|&(a, b)| !is_held_out(a, b))
 }
 
@@ -226,8 +229,7 @@ pub fn supervised(
 
 /// Held-out accuracy and format rate, greedy and at `temperature`, scored by `rewards`.
 pub fn evaluate(
-    weights: &Weights,
-    config: &ModelConfig,
+    (config, weights): (&ModelConfig, &Weights),
     tok: &TextTokenizer,
     prompts: &[Prompt],
     rewards: &dyn RewardSource,
@@ -307,7 +309,7 @@ pub fn run(
     let temperature = options.grpo.temperature;
     let eval_seed = options.seed ^ 0xE7A1;
     let t = Instant::now();
-    let before = evaluate(&sft, &config, &tok, &held_out, rewards, temperature, eval_seed, device)?;
+    let before = evaluate((&config, &sft), &tok, &held_out, rewards, temperature, eval_seed, device)?;
     stages.eval += t.elapsed().as_secs_f64();
     let mut log = MetricsLog::create(&out.join("metrics.jsonl"))?;
     let mut curves: Vec<Vec<StepMetrics>> = Vec::new();
@@ -338,7 +340,7 @@ pub fn run(
         checkpoint::save(&out.join(name), trainer.weights(), Some(trainer.optimizer()), &state)?;
         let elapsed = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        results.push(evaluate(trainer.weights(), &config, &tok, &held_out, rewards, temperature, eval_seed, device)?);
+        results.push(evaluate((&config, trainer.weights()), &tok, &held_out, rewards, temperature, eval_seed, device)?);
         stages.eval += t.elapsed().as_secs_f64();
         if shuffle {
             stages.control = elapsed
@@ -383,7 +385,53 @@ mod tests {
         let tok = tokenizer().unwrap();
         let ids = tok.encode(&teacher(99, 99, false, false)).unwrap();
         assert_eq!(tok.decode(&ids).unwrap(), teacher(99, 99, false, false));
-        assert!(ids.len() + 1 <= ArithmeticOptions::default().grpo.max_completion_length, "{} tokens", ids.len());
+        assert!(ids.len() < ArithmeticOptions::default().grpo.max_completion_length, "{} tokens", ids.len());
+    }
+
+    /// A development stand-in for the engine's `r1-math` (last `\boxed{}` integer equals the
+    /// gold; format 1 for one `<think>…</think>` then the answer), used only to tune the demo
+    /// while the engine's math verifier was being built. The shipped `rlvr train` uses the engine.
+    struct StandIn;
+
+    impl RewardSource for StandIn {
+        fn score(&self, items: &[RewardItem<'_>]) -> Vec<crate::train::reward::ScoredCompletion> {
+            items
+                .iter()
+                .map(|i| {
+                    let c = i.completion;
+                    let boxed = c.rfind("\\boxed{").and_then(|p| {
+                        let rest = &c[p + 7..];
+                        rest.find('}').map(|e| rest[..e].to_string())
+                    });
+                    let correct = boxed.as_deref() == Some(i.answer);
+                    let format = c.starts_with("<think>") && c.matches("</think>").count() == 1;
+                    let score = |b: bool| b as u8 as f64;
+                    crate::train::reward::ScoredCompletion {
+                        reward: score(correct) + score(format),
+                        correct,
+                        components: [("accuracy".into(), score(correct)), ("think_format".into(), score(format))]
+                            .into_iter()
+                            .collect(),
+                        error: false,
+                    }
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    #[ignore = "minutes of CPU: tuning run of the demo with a stand-in reward (RLVR_DEMO_SFT, RLVR_DEMO_GRPO)"]
+    fn demo_with_a_stand_in_reward() {
+        let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+        let options = ArithmeticOptions {
+            sft_steps: env("RLVR_DEMO_SFT", 300),
+            grpo_steps: env("RLVR_DEMO_GRPO", 60),
+            eval_prompts: env("RLVR_DEMO_EVAL", 900),
+            ..ArithmeticOptions::default()
+        };
+        let out = std::env::temp_dir().join("rlvr-demo-standin");
+        let summary = run(&options, &StandIn, "stand-in", &out, &Device::Cpu).unwrap();
+        eprintln!("{}", serde_json::to_string_pretty(&summary).unwrap());
     }
 
     #[test]

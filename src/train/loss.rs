@@ -64,7 +64,7 @@ pub fn advantages(rewards: &[f64], num_generations: usize, scale: ScaleRewards) 
     if num_generations < 2 {
         return Err(TrainError::Config(format!("num_generations must be at least 2, got {num_generations}")));
     }
-    if rewards.is_empty() || rewards.len() % num_generations != 0 {
+    if rewards.is_empty() || !rewards.len().is_multiple_of(num_generations) {
         return Err(TrainError::Config(format!(
             "{} rewards do not split into groups of {num_generations}",
             rewards.len()
