@@ -10,7 +10,7 @@ files byte for byte. Every line is a sample in the `rlvr score` format with its 
                         value, sometimes written differently: 0.5 for 1/2, 1,000 for 1000), half wrong.
 * math500_pairs.jsonl   each MATH-500 gold twice: a completion boxing the gold itself (correct) and
                         one boxing another problem's gold (wrong); golds equal as strings after
-                        removing spaces are never paired as wrong.
+                        removing spaces and a leading `x=` are never paired as wrong.
 * math_verify_pairs.jsonl  Math-Verify's own test pairs (testdata/corpus/math/math_verify_tests.jsonl)
                         with their labels, unchanged.
 * extract.jsonl         the completions of the three pair files, for extraction alone.
@@ -21,6 +21,7 @@ Usage (from the repository root): python3 benches/make_data.py
 import json
 import pathlib
 import random
+import re
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "testdata" / "corpus" / "math"
@@ -73,7 +74,8 @@ def numeric_pairs(rng: random.Random) -> list:
 def math500_pairs() -> list:
     problems = [json.loads(l) for l in (CORPUS / "math500_problems.jsonl").read_text().splitlines()]
     rows = []
-    norm = [p["answer"].replace(" ", "") for p in problems]
+    # `x=5` and `5` are the same answer to both tools, so a leading `name=` is ignored here.
+    norm = [re.sub(r"^[A-Za-z]=", "", p["answer"].replace(" ", "")) for p in problems]
     for i, p in enumerate(problems):
         source = f"testdata/corpus/math/math500_problems.jsonl id {p['id']} (gold boxed; wrong = another problem's gold)"
         rows.append({"id": f"math500/{i}/correct", "answer": p["answer"], "completion": completion(p["answer"]),

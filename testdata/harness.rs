@@ -20,7 +20,8 @@
 //! Every case must carry `source` or `see` (where it came from) and at least one label. Two files
 //! have their own readers, registered in [`READERS`]: `math500_problems.jsonl` (each gold must
 //! parse and be judged equal to itself boxed) and Math-Verify's
-//! `math_verify_string_extraction.jsonl` (mapped onto the engine where rlvr has the option).
+//! `math_verify_string_extraction.jsonl` (mapped onto the engine where rlvr has the option). Reward
+//! cases (`testdata/rewards/`) have their own format and runner, [`rlvr::reward::cases`].
 //!
 //! `testdata/known_failures.toml` lists the cases where we disagree with the label, each with a
 //! kind (`label`: our verdict is right and the label wrong; `gap`: rlvr falls short;
@@ -31,7 +32,8 @@
 //! `RLVR_TESTDATA_PANICS=1` to also see them (and backtraces) as they happen.
 //!
 //! `-- --report` (or `--report=PATH`, or `RLVR_TESTDATA_REPORT=PATH`) prints or writes a Markdown
-//! agreement table per file after the run, for the README.
+//! agreement table per file after the run, for the README. `RLVR_TESTDATA_FAILURES=PATH` writes
+//! the unexpected failures as JSONL (`name`, `message`), to triage them into the list.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -68,6 +70,7 @@ struct Reader {
 
 /// Every case-file reader, tried in order; the last accepts every file.
 static READERS: &[Reader] = &[
+    Reader { kind: "reward", accepts: |p| p.starts_with("rewards"), read: read_reward_case },
     Reader { kind: "gold-self", accepts: |p| file_name_is(p, "math500_problems.jsonl"), read: read_gold_self },
     Reader {
         kind: "mv-string-extraction",
@@ -87,6 +90,8 @@ enum Check {
     Score { sample: Value, expect: Expectation, needs_recipe: Option<String> },
     /// The gold must parse, and `\boxed{gold}` must be judged correct against it.
     GoldSelf { gold: String },
+    /// A reward-component case (`testdata/rewards/`), run by its own runner in the library.
+    Reward(Box<rlvr::reward::cases::RewardCase>),
     /// The case cannot be expressed through rlvr's API; it fails with this reason (list it as `unmappable`).
     Unmappable(String),
 }
@@ -182,6 +187,13 @@ fn read_sample(case: &Map<String, Value>) -> Result<Check, String> {
         _ => None,
     };
     Ok(Check::Score { sample: Value::Object(case.clone()), expect, needs_recipe })
+}
+
+/// A reward-component case: one component, a group of judged samples and the expected raw
+/// scores; [`rlvr::reward::cases::RewardCase::run`] scores them the way the engine does.
+fn read_reward_case(case: &Map<String, Value>) -> Result<Check, String> {
+    let line = Value::Object(case.clone()).to_string();
+    rlvr::reward::cases::RewardCase::from_line(&line).map(|c| Check::Reward(Box::new(c)))
 }
 
 /// A MATH-500 problem: its gold must parse and equal itself boxed.
@@ -288,6 +300,8 @@ enum Status {
 #[derive(Default)]
 struct Ledger {
     rows: Mutex<Vec<(String, String, Status)>>,
+    /// Unexpected failures as `(case name, message)`, for `RLVR_TESTDATA_FAILURES`.
+    failures: Mutex<Vec<(String, String)>>,
 }
 
 impl Ledger {
@@ -295,6 +309,19 @@ impl Ledger {
         if let Ok(mut rows) = self.rows.lock() {
             rows.push((file.to_string(), source.to_string(), status));
         }
+    }
+
+    fn record_failure(&self, name: &str, message: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.push((name.to_string(), message.to_string()));
+        }
+    }
+
+    /// The unexpected failures as JSONL (`{"name", "message"}`), sorted by name, for triage.
+    fn failures_jsonl(&self) -> String {
+        let mut failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        failures.sort();
+        failures.iter().map(|(name, message)| json!({ "name": name, "message": message }).to_string() + "\n").collect()
     }
 
     /// A Markdown table: one row per case file, then the total.
@@ -337,11 +364,11 @@ impl Ledger {
         };
         for (file, row) in &by_file {
             let run = row.cases - row.not_run;
-            let sources: Vec<&str> = row.sources.iter().map(String::as_str).collect();
+            let sources = summarize_sources(&row.sources);
             let _ = writeln!(
                 out,
                 "| {file} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                sources.join(", ").replace('|', "\\|"),
+                sources.replace('|', "\\|"),
                 row.cases,
                 row.agree,
                 pct(row.agree, run),
@@ -375,6 +402,31 @@ impl Ledger {
     }
 }
 
+/// Sources shown per report row.
+const SHOWN_SOURCES: usize = 3;
+
+/// Characters of one source shown in the report.
+const SHOWN_SOURCE_CHARS: usize = 60;
+
+/// The report's source cell: the first few sources, each shortened, and how many more there are.
+fn summarize_sources(sources: &BTreeSet<String>) -> String {
+    let mut shown: Vec<String> = sources
+        .iter()
+        .take(SHOWN_SOURCES)
+        .map(|s| {
+            if s.chars().count() <= SHOWN_SOURCE_CHARS {
+                s.clone()
+            } else {
+                format!("{}…", s.chars().take(SHOWN_SOURCE_CHARS).collect::<String>())
+            }
+        })
+        .collect();
+    if sources.len() > SHOWN_SOURCES {
+        shown.push(format!("+{} more", sources.len() - SHOWN_SOURCES));
+    }
+    shown.join(", ")
+}
+
 /// The repository a `source` names (`owner/repo@commit:path` → `owner/repo`).
 fn source_repo(source: &str) -> String {
     match source.split_once('@') {
@@ -406,6 +458,7 @@ impl Case {
         let check = self.check.as_ref().map_err(|e| format!("malformed case: {e}"))?;
         match check {
             Check::Unmappable(why) => Err(format!("not mappable onto rlvr: {why}")),
+            Check::Reward(case) => case.run().map(|()| Completion::Completed),
             Check::Score { sample, expect, needs_recipe } => {
                 if let Some(recipe) = needs_recipe
                     && engine.recipes().get(recipe).is_none()
@@ -560,10 +613,14 @@ fn trials(cases: Vec<Case>, shared: Arc<Shared>) -> Vec<Trial> {
             case.name = format!("{first}#{count}");
             case.check = Err(format!("duplicate case name `{first}`: ids must be unique within a file"));
         }
-        let kind = READERS
-            .iter()
-            .find(|r| (r.accepts)(Path::new(&format!("{}.jsonl", case.file))))
-            .map_or("sample", |r| r.kind);
+        let kind = match &case.check {
+            Ok(Check::Score { needs_recipe: Some(recipe), .. }) => recipe.clone(),
+            _ => READERS
+                .iter()
+                .find(|r| (r.accepts)(Path::new(&format!("{}.jsonl", case.file))))
+                .map_or("sample", |r| r.kind)
+                .to_string(),
+        };
         let shared = Arc::clone(&shared);
         trials.push(Trial::ignorable_test(case.name.clone(), move || run_case(&case, &shared)).with_kind(kind));
     }
@@ -607,6 +664,7 @@ fn run_case(case: &Case, shared: &Shared) -> Result<Completion, Failed> {
         }
         (Err(diff), None) => {
             shared.ledger.record(&case.file, &repo, Status::Disagree);
+            shared.ledger.record_failure(&case.name, &diff);
             Err(format!("{header}\n{diff}").into())
         }
     }
@@ -667,6 +725,12 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+    }
+    if let Some(path) = std::env::var_os("RLVR_TESTDATA_FAILURES")
+        && let Err(e) = std::fs::write(&path, shared.ledger.failures_jsonl())
+    {
+        eprintln!("cannot write the failures to {}: {e}", PathBuf::from(path).display());
+        return std::process::ExitCode::from(2);
     }
     conclusion.exit_code()
 }

@@ -1,23 +1,121 @@
 //! Answer extraction: find the final answer in a model's completion.
 //!
-//! INTERFACE SKELETON — the extraction work fills this module in (nom parsers, priority tiers).
+//! # What it does
+//!
+//! [`extract_answer`] reads the completion the way a grader would: it looks only at the final part
+//! (after the last `</think>`), then tries the tiers below from the most explicit to the least, and
+//! the first tier that finds something wins. Within a tier the rightmost hit wins, because a model
+//! that corrects itself writes its final answer last.
+//!
+//! | tier | [`AnswerSource`] | example |
+//! |---|---|---|
+//! | 0 | `AnswerPhrase` | Minerva's sentence "The final answer is $18$. I hope it is correct." (outranks boxes: Minerva-style models box intermediate results) |
+//! | 1 | `Boxed` | `\boxed{\frac{1}{2}}`, `\fbox{3}`, `\boxed 5`, `\boxed5` |
+//! | 2 | `AnswerTag` | `<answer>18</answer>` (the last complete pair) |
+//! | 3 | `Gsm8k` | `#### 18` |
+//! | 4 | `AnswerPhrase` | "the answer is 18.", `Answer: 18`, `**Answer:** 18`, "答案是 18", "la réponse est 18"; when a sentence follows the marker ("Answer: Jane started 3 hours ago"), its first math environment or number |
+//! | 5 | `Bold` | `**73**` (a bold span that starts like an answer: digit, sign, `$`, `\`, bracket) |
+//! | 6 | `Whole` | the whole trimmed final part, when short and answer-like: `-5`, `7,425,000`, `$x^2$`, `(1,2)`, `\text{Evelyn}` |
+//! | 7 | `MathEnv` | the last `$…$`, `$$…$$`, `\(…\)`, `\[…\]` whose content is not prose |
+//! | 8 | `LastNumber` | the last number (`7,425,000`, `-3`, `.5`, `13/28`) |
+//!
+//! The answer text has its delimiters stripped: `$…$`, `$$…$$`, `\(…\)`, `\[…\]` around it, markdown
+//! `**`, a trailing period or comma, a lone currency `$`, and the thin spaces `\!` and `\,`. Its
+//! inner text is kept as written: `\text{}`, units and `x =` are the math verifier's business.
+//!
+//! # Decisions
+//!
+//! * **Reasoning is not an answer.** With [`ExtractConfig::after_think`] (the default), only the
+//!   text after the last `</think>` is searched; an answer written only inside the reasoning gives
+//!   [`ExtractError::NoAnswer`]. A `<think>` that is never closed makes everything after it
+//!   reasoning, so a completion that opens `<think>` and never closes it has no answer (a truncated
+//!   rollout must not be rewarded for a number in its scratch work).
+//! * **Hedging never passes.** Several *different* boxed answers in the final part
+//!   (`\boxed{3}` or `\boxed{4}`) give [`ExtractError::Hedged`] with the distinct answers; the same
+//!   answer boxed twice (`\boxed{840}` … `\boxed{840}`) is one answer, 840. Answers are compared as
+//!   written, ignoring whitespace, so `\boxed{\frac12}` and `\boxed{0.5}` also count as hedging.
+//!   Math-Verify's row 47 (`\boxed{17}, …, \boxed{18}` for a two-answer problem) is therefore
+//!   `Hedged` by default; a verifier whose gold has several answers can set
+//!   [`ExtractConfig::multiple_boxed`] to [`MultipleBoxed::List`] to read them as the list `17, 18`.
+//! * **An empty box is an empty answer.** When every box in the final part is empty (`\boxed{}`),
+//!   the result is `NoAnswer`; the weaker tiers are not consulted, since the model did commit to a
+//!   (missing) final answer.
+//! * **Multiple choice is separate.** When the gold is a letter ([`gold_choice`]), call
+//!   [`extract_choice`], which reads letters ("I think it's B", `(C)`, `\text{(C)}`) instead.
+//! * **Golds are not completions.** [`extract_gold`] unwraps `\boxed{}`, `<answer>`, `####` and
+//!   delimiters but never guesses a last number.
+//!
+//! # Calling it from a verifier
+//!
+//! ```text
+//! gold_choice(gold) == Some(letter)  → extract_choice(completion, &choices_up_to(letter), &config)
+//! otherwise                          → extract_gold(gold) for the gold, extract_answer(completion, &config):
+//!   Ok(extraction)          parse extraction.answer (extraction.source says how sure the reading is)
+//!   Err(NoAnswer)           Verdict::NoAnswer
+//!   Err(Hedged(answers))    Verdict::Incorrect for a single-answer gold; when the gold has several
+//!                           answers (a list or set of n ≥ 2), `answers` (distinct, in order) is the
+//!                           predicted list: compare it as a set (or re-extract with MultipleBoxed::List)
+//!   Err(TooLong { .. })     Verdict::LimitExceeded
+//! ```
+//!
+//! # Why it is built this way
+//!
+//! Every scan is linear and iterative (see [`scan`]): reward functions see hostile text from a
+//! policy under optimisation, so 100,000 nested braces, 200 KB of digits or 2000 boxes must cost a
+//! single pass, and nothing may recurse on input nesting. Regexes are compiled once (`LazyLock`)
+//! and run by the linear-time `regex` crate; small token grammars are `nom` parsers.
 
+mod choice;
+mod phrase;
+mod scan;
+
+use std::collections::HashSet;
 use std::ops::Range;
+
+pub use choice::{Choice, ChoiceSource, choices_up_to, extract_choice, gold_choice};
+
+/// What to do with several different boxed answers in the final part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MultipleBoxed {
+    /// Several different boxed answers are hedging: [`ExtractError::Hedged`] (the default).
+    #[default]
+    Hedged,
+    /// Read the distinct boxed answers as one list, joined with `, ` in order of appearance
+    /// (for golds with several answers, e.g. both roots of an equation).
+    List,
+}
 
 /// How extraction behaves; every limit is explicit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtractConfig {
-    /// When the completion contains `</think>`, search only after the last one (default: true).
+    /// When the completion contains `</think>`, search only after the last one, and treat text
+    /// after an unclosed `<think>` as reasoning (default: true).
     pub after_think: bool,
-    /// Fall back to the last number / bare expression when no marker is found (default: true).
+    /// Fall back to the last number in the text when no other tier finds an answer (default: true).
     pub last_number_fallback: bool,
-    /// Completions longer than this many bytes are not searched (default: 1 MiB).
+    /// Fall back to the last math environment (`$…$`, `\(…\)`, `\[…\]`) before the last number
+    /// (default: true).
+    pub math_env_fallback: bool,
+    /// The whole final part is taken as the answer when it is one line of at most this many bytes
+    /// and looks like an answer (default: 128; 0 turns the tier off).
+    pub max_whole_bytes: usize,
+    /// Several different boxed answers: hedging (default) or a list.
+    pub multiple_boxed: MultipleBoxed,
+    /// Completions longer than this many bytes are not searched: [`ExtractError::TooLong`]
+    /// (default: 1 MiB; a completion of exactly this length is searched).
     pub max_input_bytes: usize,
 }
 
 impl Default for ExtractConfig {
     fn default() -> Self {
-        ExtractConfig { after_think: true, last_number_fallback: true, max_input_bytes: 1 << 20 }
+        ExtractConfig {
+            after_think: true,
+            last_number_fallback: true,
+            math_env_fallback: true,
+            max_whole_bytes: 128,
+            multiple_boxed: MultipleBoxed::Hedged,
+            max_input_bytes: 1 << 20,
+        }
     }
 }
 
@@ -29,13 +127,17 @@ pub enum AnswerSource {
     Boxed,
     /// `<answer>…</answer>` tags.
     AnswerTag,
-    /// "The (final) answer is …".
-    AnswerPhrase,
     /// GSM8K's `#### n`.
     Gsm8k,
+    /// "The (final) answer is …", `Answer: …`.
+    AnswerPhrase,
+    /// A markdown bold answer, `**73**`.
+    Bold,
     /// The whole (short) completion is the answer.
     Whole,
-    /// The last number or math expression in the text.
+    /// The last math environment, `$…$`, `\(…\)`, `\[…\]`.
+    MathEnv,
+    /// The last number in the text.
     LastNumber,
 }
 
@@ -46,7 +148,8 @@ pub struct Extraction {
     pub answer: String,
     /// Which rule found it.
     pub source: AnswerSource,
-    /// Byte range of the answer in the completion.
+    /// Byte range of the answer in the completion: `completion[span]` is the answer as written
+    /// (it still holds any `\!`/`\,` that [`Extraction::answer`] drops).
     pub span: Range<usize>,
 }
 
@@ -69,14 +172,200 @@ pub enum ExtractError {
     },
 }
 
-/// Finds the final answer in a completion.
+/// The part of `text` that holds the final answer, with its byte offset in `text`.
+pub(crate) fn final_part<'a>(text: &'a str, config: &ExtractConfig) -> (usize, &'a str) {
+    if !config.after_think {
+        return (0, text);
+    }
+    let start = text.rfind("</think>").map_or(0, |i| i + "</think>".len());
+    let rest = &text[start..];
+    let end = rest.find("<think>").unwrap_or(rest.len());
+    (start, &rest[..end])
+}
+
+/// The content of the last complete `<answer>…</answer>` pair.
+pub(crate) fn find_answer_tag(text: &str) -> Option<Range<usize>> {
+    let close = text.rfind("</answer>")?;
+    let open = text[..close].rfind("<answer>")?;
+    Some(open + "<answer>".len()..close)
+}
+
+/// An answer found in `text` (the final part), before offsetting into the completion.
+struct Found {
+    range: Range<usize>,
+    answer: String,
+    source: AnswerSource,
+}
+
+/// Makes a [`Found`] from a raw range: trims delimiters; `None` when nothing is left.
+fn found(text: &str, raw: Range<usize>, source: AnswerSource) -> Option<Found> {
+    let range = scan::trim_answer(text, raw);
+    let answer = scan::answer_text(text, &range);
+    (!answer.trim().is_empty()).then_some(Found { range, answer, source })
+}
+
+/// Does `s` start like an answer (digit, sign, math delimiter, command or bracket)?
+fn starts_like_answer(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit() || "-+−.$\\([{".contains(c))
+}
+
+/// Outcome of the boxed tier: an answer, a decisive failure, or nothing boxed at all.
+enum BoxedTier {
+    Answer(Found),
+    Failed(ExtractError),
+    Absent,
+}
+
+/// Tier 1: the boxed answers of the final part.
+fn boxed_tier(text: &str, config: &ExtractConfig) -> BoxedTier {
+    let boxes = scan::find_boxed(text);
+    if boxes.is_empty() {
+        return BoxedTier::Absent;
+    }
+    let answers: Vec<Found> = boxes.into_iter().filter_map(|b| found(text, b.content, AnswerSource::Boxed)).collect();
+    let Some(last) = answers.last() else {
+        return BoxedTier::Failed(ExtractError::NoAnswer);
+    };
+    let mut seen = HashSet::new();
+    let mut distinct: Vec<&Found> = Vec::new();
+    for a in &answers {
+        let key: String = a.answer.chars().filter(|c| !c.is_whitespace()).collect();
+        if seen.insert(key) {
+            distinct.push(a);
+        }
+    }
+    if distinct.len() == 1 {
+        return BoxedTier::Answer(Found {
+            range: last.range.clone(),
+            answer: last.answer.clone(),
+            source: last.source,
+        });
+    }
+    match config.multiple_boxed {
+        MultipleBoxed::Hedged => {
+            BoxedTier::Failed(ExtractError::Hedged(distinct.iter().map(|a| a.answer.clone()).collect()))
+        }
+        MultipleBoxed::List => {
+            let answer = distinct.iter().map(|a| a.answer.as_str()).collect::<Vec<_>>().join(", ");
+            let range = answers[0].range.start..last.range.end;
+            BoxedTier::Answer(Found { range, answer, source: AnswerSource::Boxed })
+        }
+    }
+}
+
+/// Tier 6: the whole final part, when it is one short line that reads as an answer.
+fn whole_tier(text: &str, config: &ExtractConfig) -> Option<Found> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.len() > config.max_whole_bytes || trimmed.contains('\n') {
+        return None;
+    }
+    let start = text.len() - text.trim_start().len();
+    let candidate = found(text, start..start + trimmed.len(), AnswerSource::Whole)?;
+    let body = candidate.answer.as_str();
+    // A truncated `\boxed{5`, unbalanced braces or stray `$` are debris, not an answer.
+    if body.contains("\\boxed")
+        || body.contains("\\fbox")
+        || !scan::balanced_braces(body)
+        || scan::unescaped_dollars(body) > 0
+    {
+        return None;
+    }
+    let words = scan::prose_words(body);
+    let answer_like =
+        if starts_like_answer(trimmed) { words <= 2 } else { words == 0 || body.chars().all(char::is_alphabetic) };
+    answer_like.then_some(candidate)
+}
+
+/// Tier 7: the last math environment whose content is not prose.
+fn math_env_tier(text: &str) -> Option<Found> {
+    scan::find_math_envs(text)
+        .into_iter()
+        .rev()
+        .filter(|env| scan::prose_words(&text[env.content.clone()]) == 0)
+        .find_map(|env| found(text, env.whole, AnswerSource::MathEnv))
+}
+
+/// Finds the final answer in a completion (see the module documentation for the tiers).
 pub fn extract_answer(completion: &str, config: &ExtractConfig) -> Result<Extraction, ExtractError> {
-    let _ = (completion, config);
-    todo!("answer extraction")
+    if completion.len() > config.max_input_bytes {
+        return Err(ExtractError::TooLong { len: completion.len(), limit: config.max_input_bytes });
+    }
+    let (offset, text) = final_part(completion, config);
+    let result = find_in_final_part(text, config)?;
+    Ok(Extraction {
+        answer: result.answer,
+        source: result.source,
+        span: offset + result.range.start..offset + result.range.end,
+    })
+}
+
+/// The tiers, in order, over the final part.
+fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, ExtractError> {
+    if text.trim().is_empty() {
+        return Err(ExtractError::NoAnswer);
+    }
+    if let Some(f) = phrase::find_minerva(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)) {
+        return Ok(f);
+    }
+    match boxed_tier(text, config) {
+        BoxedTier::Answer(f) => return Ok(f),
+        BoxedTier::Failed(e) => return Err(e),
+        BoxedTier::Absent => {}
+    }
+    if let Some(tag) = find_answer_tag(text) {
+        // Inside the tags, an answer phrase still marks the answer: `<answer>The answer is 5</answer>`.
+        let inner = &text[tag.clone()];
+        let raw = match phrase::find_answer_phrase(inner) {
+            Some(r) => tag.start + r.start..tag.start + r.end,
+            None => tag,
+        };
+        return found(text, raw, AnswerSource::AnswerTag).ok_or(ExtractError::NoAnswer);
+    }
+    let tiers: [&dyn Fn() -> Option<Found>; 6] = [
+        &|| phrase::find_gsm8k(text).and_then(|r| found(text, r, AnswerSource::Gsm8k)),
+        &|| phrase::find_answer_phrase(text).and_then(|r| found(text, r, AnswerSource::AnswerPhrase)),
+        &|| {
+            scan::find_bold(text)
+                .into_iter()
+                .rev()
+                .filter(|r| starts_like_answer(text[r.clone()].trim_start()))
+                .find_map(|r| found(text, r, AnswerSource::Bold))
+        },
+        &|| whole_tier(text, config),
+        &|| if config.math_env_fallback { math_env_tier(text) } else { None },
+        &|| {
+            if config.last_number_fallback {
+                scan::last_number(text).and_then(|r| found(text, r, AnswerSource::LastNumber))
+            } else {
+                None
+            }
+        },
+    ];
+    tiers.iter().find_map(|tier| tier()).ok_or(ExtractError::NoAnswer)
 }
 
 /// Reads a gold answer: `\boxed{2}` → `2`, `$\frac12$` → `\frac12`, bare `42` → `42`.
+///
+/// A gold with several different boxes (`\(\boxed{1}\) and \(\boxed{-2}\)`) is a multi-answer gold
+/// and reads as the list `1, -2`. `<answer>` tags and GSM8K's `#### n` are unwrapped too. The
+/// last-number fallback is never applied: a gold sentence without a marker is returned trimmed,
+/// for the math side to parse or reject as an invalid gold.
 pub fn extract_gold(gold: &str) -> String {
-    let _ = gold;
-    todo!("gold extraction")
+    let config = ExtractConfig { after_think: false, multiple_boxed: MultipleBoxed::List, ..ExtractConfig::default() };
+    if let BoxedTier::Answer(f) = boxed_tier(gold, &config) {
+        return f.answer;
+    }
+    if let Some(tag) = find_answer_tag(gold)
+        && let Some(f) = found(gold, tag, AnswerSource::AnswerTag)
+    {
+        return f.answer;
+    }
+    if let Some(f) = phrase::find_gsm8k(gold).and_then(|r| found(gold, r, AnswerSource::Gsm8k)) {
+        return f.answer;
+    }
+    let range = scan::trim_answer(gold, 0..gold.len());
+    scan::answer_text(gold, &range)
 }
+
+#[cfg(test)]
+mod tests;

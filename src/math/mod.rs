@@ -1,36 +1,166 @@
 //! Math answer verification: parse LaTeX and plain text into one AST and decide equivalence.
 //!
-//! INTERFACE SKELETON — the math work fills this module in.
+//! # What it checks
+//! Whether the final answer of a completion means the same as the gold answer. [`verify`] finds the
+//! answer with [`crate::extract`] and calls [`equivalent`], which compares two answer strings.
+//!
+//! # Accepted forms
+//! LaTeX and plain text alike: integers with thousands separators (`7,425,000`, `9{,}500`, `1\,000`,
+//! `1 000`), decimals (also `.5` and unambiguous decimal commas `1000,99`), scientific notation
+//! (`1.5\times10^{3}`, `1e-3`), repeating decimals (`0.\overline{3}`), `\frac`/`\dfrac`/`\tfrac`/`\cfrac`
+//! (also `\frac12`), mixed numbers (`1\frac12`, `1 1/2`), `\sqrt[n]{}`/`\sqrt3`, powers, `\cdot`
+//! `\times` `\div`, implicit products, `\pi`, `e`, `i`, `\infty`, `\pm`, `n!`, `\binom`, trigonometric,
+//! hyperbolic and logarithmic functions (`\log_2`, `\ln`, `\sin^2 x`, `\sin^{-1}`), `|x|`, `\left…\right`,
+//! `\%` and percent words, `^\circ` and "degrees", units (`5\text{ cm}`, `10 dollars`, `\$10`, `cm^2`),
+//! `\text{…}` answers, `\mathrm`/`\mathbf`, bases (`52_8`), choice letters, `\emptyset`/"no solution",
+//! sets, intervals and unions, tuples, `pmatrix`/`bmatrix`/`array` matrices, `cases`, complex numbers,
+//! equations, inequalities and chains (`-2 \le x \le 7`), ratios and times (`7:32`), answer lists joined
+//! by `,`, `;`, "and", "or".
+//!
+//! # How it decides, cheapest first
+//! 1. **Normalised string**: the two answers are equal after dropping spaces, `$`, `\left`/`\right`,
+//!    spacing commands and `\text{}` wrappers (this alone settles most GRPO rollouts).
+//! 2. **Multiple choice**: a gold that is one letter A–E (`C`, `(C)`, `\text{(C)}`) accepts only the
+//!    same letter.
+//! 3. **Parse** both into [`Expr`] (see `parser`), under [`MathLimits`].
+//! 4. **Structure**: answer lists and sets are multisets (`1,-2` = `-2,1`, `x=\pm2` = `\{2,-2\}`), but a
+//!    list never equals one of its members (`1,2,3` ≠ `3`); tuples compare in order; matrices cell by
+//!    cell; intervals, unions and one-variable inequalities become interval sets (`x>3` = `(3,\infty)`);
+//!    `x = 5` is `5` when the left side is a label (a variable, `f(x)`, `|AB|`); other equations compare
+//!    as `lhs − rhs` up to a constant factor (`2x-y=3` = `-4x+2y=-6`), inequalities up to a positive one.
+//! 5. **Exact value**: numbers are [`num_rational::BigRational`]; sums, products, integer powers,
+//!    perfect-power roots, factorials and binomials stay exact. Floats (`f64`) appear only for π, e,
+//!    trigonometry, logarithms and irrational roots.
+//! 6. **Symbolic**: expressions with variables are evaluated at [`MathConfig::random_points`]
+//!    deterministic pseudo-random rational points (seed [`MathConfig::seed`]); exact agreement at every
+//!    point means equal (Schwartz–Zippel). Variables are case-sensitive (`X` ≠ `x`).
+//!
+//! # Numeric tolerance (see [`Tolerance`])
+//! * Two exact values must be equal: `1000001` ≠ `1000000`, `100.00001` ≠ `100`, `\frac{1}{2004!}` ≠
+//!   `\frac{1}{2006!}`.
+//! * **Gold written as a decimal** with at least `gold_decimal_min_sig_digits` (3) significant digits:
+//!   a non-decimal prediction is accepted when it is within half a unit of the gold's last digit
+//!   (gold `0.333` accepts `\frac13`; gold `0.33` accepts `\frac{33}{100}` exactly). Two decimals must
+//!   be equal as numbers (`0.50` = `0.5`).
+//! * **Prediction written as a decimal**, gold not: the prediction needs at least
+//!   `pred_decimal_min_sig_digits` (5) significant digits and must be the gold rounded (half away from
+//!   zero) or truncated at the prediction's last digit. For an irrational gold: |pred − gold| < one unit
+//!   of the prediction's last digit. So `0.33333` = `\frac13` but `0.33` ≠ `\frac13`, `1.732` ≠ `\sqrt3`,
+//!   `3.1416` = `\pi`.
+//! * Non-decimal values that need floats compare with relative tolerance `rel_tol` (1e-12) plus
+//!   `abs_tol` (1e-13); symbolic point evaluations with 1e-9.
+//! * **Percent**: `10\%` equals `10`, `0.1` and `10\%`; nothing else (no ×100 leniency: gold `5` never
+//!   matches `500` or `0.05`). **Degrees**: `45^\circ` equals `45` and `\frac{\pi}{4}`.
+//!
+//! # Verdicts
+//! `correct`, `incorrect`, `no_answer` (nothing to read), `invalid_gold` (the gold does not parse:
+//! reward 0 and a visible error, never a silent pass), `limit_exceeded` (a budget of [`MathLimits`]
+//! stopped the comparison before it could decide).
+//!
+//! # Limits
+//! Every budget is structural and deterministic (no timers, no signals): input bytes, nesting depth,
+//! AST nodes, integer bits (the size of `a^b` is estimated as `b·log2|a|` and `n!` by Stirling before
+//! computing), factorial argument, list length, `\pm` expansions. Values too big to compute are still
+//! compared through their estimated magnitude (`10^{10^{10}}` ≠ `1`) when that decides.
+//!
+//! # Example
+//! ```
+//! use rlvr::math::{equivalent, MathConfig};
+//! use rlvr::Verdict;
+//! let cfg = MathConfig::default();
+//! assert_eq!(equivalent("\\frac{\\sqrt2}{2}", "\\frac{1}{\\sqrt{2}}", &cfg).verdict, Verdict::Correct);
+//! assert_eq!(equivalent("(1,2)", "(2,1)", &cfg).verdict, Verdict::Incorrect);
+//! ```
 
-use crate::extract::{self, ExtractConfig};
+mod ast;
+mod compare;
+mod eval;
+mod lexer;
+mod parser;
+
+use std::sync::Arc;
+
+pub use ast::{Constant, Expr, Number, RelOp, Written};
+
+use crate::extract::{self, ExtractConfig, ExtractError};
 use crate::sample::Verdict;
 
 /// Resource limits for parsing and comparing; each limit gives a typed error, never a hang.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MathLimits {
-    /// Longest answer text parsed, in bytes.
+    /// Longest answer text parsed, in bytes (default 128 KiB; longer: [`MathError::Limit`]).
     pub max_answer_bytes: usize,
-    /// Deepest nesting of the parsed expression.
+    /// Deepest nesting of the parsed expression (default 200; deeper: [`MathError::Limit`]).
     pub max_depth: usize,
-    /// Most AST nodes in one parsed answer.
+    /// Most AST nodes in one parsed answer (default 10 000; more: [`MathError::Limit`]).
     pub max_nodes: usize,
-    /// Largest exact integer (in bits) computed during evaluation.
+    /// Largest exact integer (in bits) computed during evaluation (default 2^20; larger: the value is
+    /// compared by magnitude or the verdict is `limit_exceeded`).
     pub max_integer_bits: u64,
+    /// Largest `n` for which `n!` is computed exactly (default 20 000; larger: as `max_integer_bits`).
+    pub max_factorial: u64,
+    /// Most answers in one list or set (default 1 000; more: `limit_exceeded`).
+    pub max_list_items: usize,
 }
 
 impl Default for MathLimits {
     fn default() -> Self {
-        MathLimits { max_answer_bytes: 16 * 1024, max_depth: 200, max_nodes: 10_000, max_integer_bits: 1 << 20 }
+        MathLimits {
+            max_answer_bytes: 128 * 1024,
+            max_depth: 200,
+            max_nodes: 10_000,
+            max_integer_bits: 1 << 20,
+            max_factorial: 20_000,
+            max_list_items: 1_000,
+        }
+    }
+}
+
+/// Numeric tolerance rules (see the module docs for the full rule).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tolerance {
+    /// A decimal prediction of a non-decimal gold needs at least this many significant digits (default 5).
+    pub pred_decimal_min_sig_digits: u32,
+    /// A decimal gold is compared at its written precision only with at least this many significant
+    /// digits (default 3); below that the prediction must equal it exactly.
+    pub gold_decimal_min_sig_digits: u32,
+    /// Relative tolerance between two float values that were not written as decimals (default 1e-12).
+    pub rel_tol: f64,
+    /// Absolute tolerance added to `rel_tol` (default 1e-13).
+    pub abs_tol: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { pred_decimal_min_sig_digits: 5, gold_decimal_min_sig_digits: 3, rel_tol: 1e-12, abs_tol: 1e-13 }
     }
 }
 
 /// Everything the math verifier can be told.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MathConfig {
     /// Parse and evaluation limits.
     pub limits: MathLimits,
     /// How the predicted answer is found in the completion.
     pub extract: ExtractConfig,
+    /// Numeric tolerance rules.
+    pub tolerance: Tolerance,
+    /// Points at which expressions with variables are evaluated (default 4).
+    pub random_points: usize,
+    /// Seed of the evaluation points (default fixed, so verdicts are reproducible).
+    pub seed: u64,
+}
+
+impl Default for MathConfig {
+    fn default() -> Self {
+        MathConfig {
+            limits: MathLimits::default(),
+            extract: ExtractConfig::default(),
+            tolerance: Tolerance::default(),
+            random_points: 4,
+            seed: 0x5EED_2026,
+        }
+    }
 }
 
 /// A parsed gold answer, reusable across a GRPO group.
@@ -38,9 +168,21 @@ pub struct MathConfig {
 pub struct Gold {
     /// The gold answer as given.
     pub raw: String,
+    /// The answer text read from it (`\boxed{2}` → `2`).
+    pub answer: String,
+    parsed: Arc<Answer>,
 }
 
-/// Why a gold answer is unusable.
+/// One side of a comparison, prepared once.
+#[derive(Debug)]
+struct Answer {
+    key: String,
+    choice: Option<char>,
+    expr: Option<Expr>,
+    printed: Option<String>,
+}
+
+/// Why an answer is unusable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MathError {
     /// The text does not parse.
@@ -50,6 +192,16 @@ pub enum MathError {
         text: String,
         /// What went wrong.
         reason: String,
+    },
+    /// A limit of [`MathLimits`] was reached while parsing.
+    #[error("answer exceeds `{limit}`: {value} > {max}")]
+    Limit {
+        /// The name of the [`MathLimits`] field.
+        limit: &'static str,
+        /// The size found (at the point parsing stopped).
+        value: u64,
+        /// The configured limit.
+        max: u64,
     },
 }
 
@@ -68,16 +220,203 @@ pub struct MathCheck {
     pub reason: String,
 }
 
+/// Parses one answer string into an expression (no extraction).
+pub fn parse_answer(text: &str, limits: &MathLimits) -> Result<Expr, MathError> {
+    parser::parse(text, limits)
+}
+
+/// The normalised string used by the fast path: no spaces, `$`, spacing commands or style wrappers.
+fn string_key(s: &str) -> String {
+    const DROP: &[&str] = &[
+        "\\left",
+        "\\right",
+        "\\displaystyle",
+        "\\!",
+        "\\,",
+        "\\;",
+        "\\:",
+        "\\ ",
+        "\\quad",
+        "\\qquad",
+        "\\boxed",
+        "\\text",
+        "\\textbf",
+        "\\mathrm",
+        "\\mathbf",
+        "\\textnormal",
+        "\\mbox",
+        "\\textrm",
+        "$",
+    ];
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.trim();
+    'scan: while let Some(c) = rest.chars().next() {
+        if c == '\\' {
+            for d in DROP {
+                if let Some(r) = rest.strip_prefix(d)
+                    && !r.starts_with(|n: char| {
+                        n.is_ascii_alphabetic() && d.ends_with(|l: char| l.is_ascii_alphabetic())
+                    })
+                {
+                    rest = r;
+                    continue 'scan;
+                }
+            }
+            for (from, to) in [("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\cfrac", "\\frac")] {
+                if let Some(r) = rest.strip_prefix(from) {
+                    out.push_str(to);
+                    rest = r;
+                    continue 'scan;
+                }
+            }
+        }
+        if !c.is_whitespace() && c != '{' && c != '}' && c != '~' {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    while out.ends_with('.') || out.ends_with(',') {
+        out.pop();
+    }
+    out
+}
+
+/// A multiple-choice letter: `C`, `(C)`, `\text{(C)}`, `C)`, `\textbf{C}`.
+fn choice_letter(key: &str) -> Option<char> {
+    let core = key.trim_start_matches('(').trim_end_matches([')', ':', '.']);
+    let mut chars = core.chars();
+    let c = chars.next()?;
+    if chars.next().is_none() && c.is_ascii_uppercase() && c <= 'E' {
+        return Some(c);
+    }
+    None
+}
+
+fn prepare(text: &str, limits: &MathLimits) -> (Answer, Option<MathError>) {
+    let key = string_key(text);
+    let choice = choice_letter(&key);
+    match parser::parse(text, limits) {
+        Ok(expr) => {
+            let printed = Some(expr.to_string());
+            (Answer { key, choice, expr: Some(expr), printed }, None)
+        }
+        Err(e) => (Answer { key, choice, expr: None, printed: None }, Some(e)),
+    }
+}
+
 /// Parses a gold answer once, so a group of completions can share it.
 pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> {
-    let _ = (answer, config, extract::extract_gold as fn(&str) -> String);
-    todo!("gold parsing")
+    let text = extract::extract_gold(answer);
+    let (parsed, err) = prepare(&text, &config.limits);
+    if let Some(e) = err
+        && parsed.choice.is_none()
+    {
+        return Err(e);
+    }
+    Ok(Gold { raw: answer.to_string(), answer: text, parsed: Arc::new(parsed) })
+}
+
+fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig) -> MathCheck {
+    let mut out = MathCheck {
+        verdict: Verdict::Incorrect,
+        extracted: Some(pred_text.to_string()),
+        gold_parsed: gold.printed.clone(),
+        pred_parsed: None,
+        reason: String::new(),
+    };
+    if pred_text.len() > config.limits.max_answer_bytes && pred_text != gold.key {
+        out.verdict = Verdict::LimitExceeded;
+        out.reason =
+            format!("answer is {} bytes, over max_answer_bytes = {}", pred_text.len(), config.limits.max_answer_bytes);
+        return out;
+    }
+    let key = string_key(pred_text);
+    if !gold.key.is_empty() && key == gold.key {
+        out.verdict = Verdict::Correct;
+        out.reason = "the answers are identical after normalisation".into();
+        return out;
+    }
+    if let Some(letter) = gold.choice {
+        let pred = choice_letter(&key);
+        out.verdict = if pred == Some(letter) { Verdict::Correct } else { Verdict::Incorrect };
+        out.reason = match pred {
+            Some(p) if p == letter => format!("choice ({letter}) matches"),
+            Some(p) => format!("choice ({p}) is not the gold choice ({letter})"),
+            None => format!("the gold is choice ({letter}) and the answer is not a choice letter"),
+        };
+        return out;
+    }
+    let Some(gexpr) = gold.expr.as_ref() else {
+        out.verdict = Verdict::InvalidGold;
+        out.reason = "the gold answer does not parse".into();
+        return out;
+    };
+    let pexpr = match parser::parse(pred_text, &config.limits) {
+        Ok(e) => e,
+        Err(e @ MathError::Limit { .. }) => {
+            out.verdict = Verdict::LimitExceeded;
+            out.reason = e.to_string();
+            return out;
+        }
+        Err(e) => {
+            out.reason = format!("the answer does not parse: {e}");
+            return out;
+        }
+    };
+    out.pred_parsed = Some(pexpr.to_string());
+    let cmp = compare::Comparer::new(config);
+    if cmp.equal(gexpr, &pexpr) {
+        out.verdict = Verdict::Correct;
+        out.reason = "the answers are mathematically equivalent".into();
+    } else if let Some(limit) = cmp.limit_hit.get() {
+        out.verdict = Verdict::LimitExceeded;
+        out.reason = format!("could not decide within `{limit}`");
+    } else {
+        out.reason = "the answers differ".into();
+    }
+    out
+}
+
+/// Compares two already-extracted answers; `gold_answer` steers (labels, decimal precision, choices).
+pub fn equivalent(gold_answer: &str, pred_answer: &str, config: &MathConfig) -> MathCheck {
+    let (gold, err) = prepare(gold_answer, &config.limits);
+    if let Some(e) = err
+        && gold.choice.is_none()
+    {
+        let verdict = match e {
+            MathError::Limit { .. } => Verdict::LimitExceeded,
+            MathError::Parse { .. } => Verdict::InvalidGold,
+        };
+        return MathCheck {
+            verdict,
+            extracted: Some(pred_answer.to_string()),
+            gold_parsed: None,
+            pred_parsed: None,
+            reason: format!("invalid gold answer: {e}"),
+        };
+    }
+    check_answers(&gold, pred_answer, config)
 }
 
 /// Checks a completion against a parsed gold.
 pub fn verify(gold: &Gold, completion: &str, config: &MathConfig) -> MathCheck {
-    let _ = (gold, completion, config);
-    todo!("math verification")
+    match extract::extract_answer(completion, &config.extract) {
+        Ok(found) => check_answers(&gold.parsed, &found.answer, config),
+        Err(e) => {
+            let verdict = match e {
+                ExtractError::NoAnswer => Verdict::NoAnswer,
+                ExtractError::Hedged(_) => Verdict::Incorrect,
+                ExtractError::TooLong { .. } => Verdict::LimitExceeded,
+            };
+            MathCheck {
+                verdict,
+                extracted: None,
+                gold_parsed: gold.parsed.printed.clone(),
+                pred_parsed: None,
+                reason: e.to_string(),
+            }
+        }
+    }
 }
 
 /// Parses the gold and checks one completion; an unparsable gold gives [`Verdict::InvalidGold`].
@@ -85,7 +424,10 @@ pub fn check(answer: &str, completion: &str, config: &MathConfig) -> MathCheck {
     match parse_gold(answer, config) {
         Ok(gold) => verify(&gold, completion, config),
         Err(err) => MathCheck {
-            verdict: Verdict::InvalidGold,
+            verdict: match err {
+                MathError::Limit { .. } => Verdict::LimitExceeded,
+                MathError::Parse { .. } => Verdict::InvalidGold,
+            },
             extracted: None,
             gold_parsed: None,
             pred_parsed: None,
@@ -93,3 +435,6 @@ pub fn check(answer: &str, completion: &str, config: &MathConfig) -> MathCheck {
         },
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,805 @@
+//! Equivalence of two parsed answers, cheapest test first.
+//!
+//! Order: structural equality → shape dispatch (answer lists as multisets, tuples in order, matrices
+//! cell by cell, intervals and inequalities as interval sets, equations by proportional `lhs − rhs`)
+//! → scalar values (exact rationals; floats only for π, e, trig, logs, irrational roots) → for
+//! expressions with variables, evaluation at deterministic pseudo-random rational points
+//! (Schwartz–Zippel: two different rational functions agree on a few random points with negligible
+//! probability). Decimal literals follow the precision rules documented in [`super`].
+
+use std::cell::Cell;
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Signed, Zero};
+
+use super::MathConfig;
+use super::ast::{Constant, Expr, RelOp};
+use super::eval::{Env, EvalError, Real, Value, eval, log2_abs};
+
+/// The comparison of one gold with one prediction.
+pub struct Comparer<'a> {
+    cfg: &'a MathConfig,
+    /// Set when a budget prevented a decision somewhere in the comparison.
+    pub limit_hit: Cell<Option<&'static str>>,
+}
+
+/// Largest number of alternatives one `\pm`-expansion may produce.
+const MAX_PM_ALTERNATIVES: usize = 16;
+
+fn is_rel(e: &Expr) -> bool {
+    matches!(e, Expr::Rel(..))
+}
+
+fn has_pm(e: &Expr) -> bool {
+    e.any(&|x| matches!(x, Expr::PlusMinus(_)))
+}
+
+/// Replaces the first `±x` by `x` (`plus`) or `-x`.
+fn replace_first_pm(e: &Expr, plus: bool, done: &mut bool) -> Expr {
+    if *done {
+        return e.clone();
+    }
+    if let Expr::PlusMinus(x) = e {
+        *done = true;
+        return if plus { (**x).clone() } else { Expr::Neg(x.clone()) };
+    }
+    let map = |v: &Vec<Expr>, done: &mut bool| v.iter().map(|c| replace_first_pm(c, plus, done)).collect::<Vec<_>>();
+    let b = |x: &Expr, done: &mut bool| Box::new(replace_first_pm(x, plus, done));
+    match e {
+        Expr::Add(v) => Expr::Add(map(v, done)),
+        Expr::Mul(v) => Expr::Mul(map(v, done)),
+        Expr::Tuple(v) => Expr::Tuple(map(v, done)),
+        Expr::Rel(v, ops) => Expr::Rel(map(v, done), ops.clone()),
+        Expr::Neg(a) => Expr::Neg(b(a, done)),
+        Expr::Div(a, c) => {
+            let a = b(a, done);
+            Expr::Div(a, b(c, done))
+        }
+        Expr::Pow(a, c) => {
+            let a = b(a, done);
+            Expr::Pow(a, b(c, done))
+        }
+        Expr::Func(n, a) => Expr::Func(n.clone(), b(a, done)),
+        Expr::Abs(a) => Expr::Abs(b(a, done)),
+        Expr::Percent(a) => Expr::Percent(b(a, done)),
+        Expr::Degree(a) => Expr::Degree(b(a, done)),
+        other => other.clone(),
+    }
+}
+
+fn expand_pm(e: &Expr, out: &mut Vec<Expr>) -> bool {
+    if !has_pm(e) {
+        out.push(e.clone());
+        return true;
+    }
+    let mut work = vec![e.clone()];
+    while let Some(x) = work.pop() {
+        if !has_pm(&x) {
+            out.push(x);
+            continue;
+        }
+        if out.len() + work.len() + 2 > MAX_PM_ALTERNATIVES {
+            return false;
+        }
+        for plus in [false, true] {
+            let mut done = false;
+            work.push(replace_first_pm(&x, plus, &mut done));
+        }
+    }
+    true
+}
+
+/// The answers an expression stands for, and whether it was a collection.
+fn answers(e: &Expr) -> Option<(Vec<Expr>, bool)> {
+    let mut out = Vec::new();
+    match e {
+        Expr::List(v) | Expr::Set(v) => {
+            for x in v {
+                if !expand_pm(x, &mut out) {
+                    return None;
+                }
+            }
+            Some((out, true))
+        }
+        _ => {
+            if !expand_pm(e, &mut out) {
+                return None;
+            }
+            let many = out.len() > 1;
+            Some((out, many))
+        }
+    }
+}
+
+fn is_label(e: &Expr) -> bool {
+    match e {
+        Expr::Sym(_) => true,
+        Expr::Mul(v) => {
+            v.iter().all(|x| matches!(x, Expr::Sym(_)) || matches!(x, Expr::Tuple(t) if t.iter().all(is_label)))
+        }
+        Expr::Abs(a) => is_label(a),
+        Expr::Div(a, b) => is_label(a) && is_label(b),
+        Expr::Ratio(v) | Expr::Tuple(v) => v.iter().all(is_label),
+        _ => false,
+    }
+}
+
+fn head(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Sym(s) => Some(s),
+        Expr::Mul(v) | Expr::Ratio(v) | Expr::Tuple(v) => v.first().and_then(head),
+        Expr::Div(a, _) => head(a),
+        Expr::Abs(a) => head(a),
+        _ => None,
+    }
+}
+
+fn mentions(e: &Expr, name: &str) -> bool {
+    e.any(&|x| matches!(x, Expr::Sym(s) if s == name))
+}
+
+/// `x = 5` → (`x`, `5`); a chain `x = 5+5+1 = 11` takes the last part joined by `=`.
+fn label_eq(e: &Expr) -> Option<(&Expr, &Expr)> {
+    let Expr::Rel(parts, ops) = e else { return None };
+    if !ops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx)) || !is_label(&parts[0]) {
+        return None;
+    }
+    let last_eq = ops.iter().rposition(|o| *o == RelOp::Eq).map_or(parts.len() - 1, |k| k + 1);
+    Some((&parts[0], &parts[last_eq]))
+}
+
+fn inf_sign(e: &Expr) -> Option<i8> {
+    match e {
+        Expr::Const(Constant::Infinity) => Some(1),
+        Expr::Neg(a) => inf_sign(a).map(|s| -s),
+        _ => None,
+    }
+}
+
+fn interval_like(e: &Expr) -> bool {
+    match e {
+        Expr::Interval { .. } | Expr::Union(_) => true,
+        Expr::Rel(_, ops) => {
+            ops.iter().all(|o| matches!(o, RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge))
+                || (ops.len() == 1 && ops[0] == RelOp::In)
+        }
+        _ => false,
+    }
+}
+
+/// One interval of an interval set.
+#[derive(Debug, Clone)]
+struct Iv {
+    lo: Expr,
+    hi: Expr,
+    lo_closed: bool,
+    hi_closed: bool,
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Written precision of a decimal answer: the unit of its last digit and its significant digits.
+fn written_precision(e: &Expr) -> Option<(BigRational, u32)> {
+    match e {
+        Expr::Num(n) => n.written.map(|w| {
+            let p = num_traits::pow::Pow::pow(BigRational::from_integer(BigInt::from(10)), -w.frac_digits);
+            (p, w.sig_digits)
+        }),
+        Expr::Neg(a) => written_precision(a),
+        Expr::Mul(v) if v.len() == 2 => {
+            let (unit, sig) = written_precision(&v[0])?;
+            if let Expr::Pow(b, k) = &v[1]
+                && matches!(&**b, Expr::Num(n) if n.value == BigRational::from_integer(BigInt::from(10)))
+            {
+                let k = match &**k {
+                    Expr::Num(n) if n.value.is_integer() => n.value.to_integer(),
+                    Expr::Neg(x) => match &**x {
+                        Expr::Num(n) if n.value.is_integer() => -n.value.to_integer(),
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                let k: i32 = k.try_into().ok()?;
+                if k.abs() > 400 {
+                    return None;
+                }
+                let p = num_traits::pow::Pow::pow(BigRational::from_integer(BigInt::from(10)), k);
+                return Some((unit * p, sig));
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Rounds `x` to a multiple of `unit`, half away from zero.
+fn round_to(x: &BigRational, unit: &BigRational) -> BigRational {
+    let k = x / unit;
+    let half = BigRational::new(BigInt::one(), BigInt::from(2));
+    let r = if k.is_negative() { -((-k + half).floor()) } else { (k + half).floor() };
+    r * unit
+}
+
+fn trunc_to(x: &BigRational, unit: &BigRational) -> BigRational {
+    (x / unit).trunc() * unit
+}
+
+impl<'a> Comparer<'a> {
+    /// A comparer under `cfg`.
+    pub fn new(cfg: &'a MathConfig) -> Self {
+        Comparer { cfg, limit_hit: Cell::new(None) }
+    }
+
+    fn env<'b>(&'b self, vars: &'b [(String, Value)]) -> Env<'b> {
+        Env { limits: &self.cfg.limits, vars }
+    }
+
+    fn limit(&self, what: &'static str) {
+        self.limit_hit.set(Some(what));
+    }
+
+    /// Whether `pred` means the same as `gold`.
+    pub fn equal(&self, g: &Expr, p: &Expr) -> bool {
+        if g == p {
+            return true;
+        }
+        let (Some((gs, gmany)), Some((ps, pmany))) = (answers(g), answers(p)) else {
+            self.limit("max_pm_alternatives");
+            return false;
+        };
+        if !gmany && !pmany {
+            return self.item(g, p);
+        }
+        if gs.len().max(ps.len()) > self.cfg.limits.max_list_items {
+            self.limit("max_list_items");
+            return false;
+        }
+        // An unordered list against a tuple of the same length: compare in order (`{1,3}` vs `(1,3)`).
+        if let (true, false, Expr::Tuple(t)) = (gmany, pmany, p)
+            && t.len() == gs.len()
+        {
+            return gs.iter().zip(t).all(|(a, b)| self.item(a, b));
+        }
+        if let (false, true, Expr::Tuple(t)) = (gmany, pmany, g)
+            && t.len() == ps.len()
+        {
+            return t.iter().zip(&ps).all(|(a, b)| self.item(a, b));
+        }
+        if gs.len() != ps.len() {
+            return false;
+        }
+        self.multiset(&gs, &ps, &|a, b| self.item(a, b))
+    }
+
+    fn multiset<T>(&self, gs: &[T], ps: &[T], eq: &dyn Fn(&T, &T) -> bool) -> bool {
+        let mut used = vec![false; ps.len()];
+        'outer: for g in gs {
+            for (k, p) in ps.iter().enumerate() {
+                if !used[k] && eq(g, p) {
+                    used[k] = true;
+                    continue 'outer;
+                }
+            }
+            return false;
+        }
+        true
+    }
+
+    fn item(&self, g: &Expr, p: &Expr) -> bool {
+        if g == p {
+            return true;
+        }
+        match (label_eq(g), label_eq(p)) {
+            (Some((gl, gr)), Some((pl, pr))) => {
+                let clash = match (head(gl), head(pl)) {
+                    (Some(a), Some(b)) if a != b => mentions(gr, b) || mentions(pr, a),
+                    _ => false,
+                };
+                if !clash {
+                    return self.item(gr, pr);
+                }
+            }
+            (Some((_, gr)), None) if !is_rel(p) => return self.item(gr, p),
+            (None, Some((_, pr))) if !is_rel(g) => return self.item(g, pr),
+            _ => {}
+        }
+        if (interval_like(g) || interval_like(p))
+            && let (Some(a), Some(b)) = (self.intervals(g), self.intervals(p))
+        {
+            return a.len() == b.len() && self.multiset(&a, &b, &|x, y| self.iv_eq(x, y));
+        }
+        match (g, p) {
+            (Expr::Rel(..), Expr::Rel(..)) => self.rel_eq(g, p),
+            (Expr::Rel(..), _) | (_, Expr::Rel(..)) => false,
+            (Expr::Tuple(a), Expr::Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.item(x, y)),
+            (Expr::Matrix(a), Expr::Matrix(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(x, y)| self.item(x, y)))
+            }
+            (Expr::Matrix(_), Expr::Interval { lo, hi, lo_closed: true, hi_closed: true }) => {
+                self.item(g, &Expr::Tuple(vec![(**lo).clone(), (**hi).clone()]))
+            }
+            (Expr::Interval { lo, hi, lo_closed: true, hi_closed: true }, Expr::Matrix(_)) => {
+                self.item(&Expr::Tuple(vec![(**lo).clone(), (**hi).clone()]), p)
+            }
+            (Expr::Matrix(m), Expr::Tuple(t)) | (Expr::Tuple(t), Expr::Matrix(m)) => {
+                let flat: Vec<&Expr> = m.iter().flatten().collect();
+                let vector = m.len() == 1 || m.iter().all(|r| r.len() == 1);
+                vector && flat.len() == t.len() && flat.iter().zip(t).all(|(x, y)| self.item(x, y))
+            }
+            (Expr::List(_) | Expr::Set(_), _) | (_, Expr::List(_) | Expr::Set(_)) => self.equal(g, p),
+            (Expr::Text(a), Expr::Text(b)) => text_key(a) == text_key(b),
+            (Expr::Text(a), other) | (other, Expr::Text(a)) => {
+                letters(other).is_some_and(|l| text_key(&l) == text_key(a))
+            }
+            (Expr::EmptySet, _) | (_, Expr::EmptySet) => false,
+            (Expr::Ratio(a), Expr::Ratio(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.item(x, y)),
+            (Expr::Ratio(_), _) | (_, Expr::Ratio(_)) => false,
+            (Expr::Based(d1, b1), Expr::Based(d2, b2)) => {
+                b1 == b2 && d1.trim_start_matches('0') == d2.trim_start_matches('0')
+            }
+            (Expr::Based(d, _), Expr::Num(n)) | (Expr::Num(n), Expr::Based(d, _)) => {
+                n.written.is_none() && n.value.is_integer() && n.value.numer().to_string() == *d
+            }
+            (Expr::Tuple(_) | Expr::Matrix(_) | Expr::Interval { .. } | Expr::Union(_), _)
+            | (_, Expr::Tuple(_) | Expr::Matrix(_) | Expr::Interval { .. } | Expr::Union(_)) => false,
+            _ => {
+                if let (Some(a), Some(b)) = (inf_sign(g), inf_sign(p)) {
+                    return a == b;
+                }
+                self.scalar(g, p)
+            }
+        }
+    }
+
+    fn intervals(&self, e: &Expr) -> Option<Vec<Iv>> {
+        match e {
+            Expr::Interval { lo, hi, lo_closed, hi_closed } => {
+                Some(vec![Iv { lo: (**lo).clone(), hi: (**hi).clone(), lo_closed: *lo_closed, hi_closed: *hi_closed }])
+            }
+            Expr::Tuple(v) if v.len() == 2 => {
+                Some(vec![Iv { lo: v[0].clone(), hi: v[1].clone(), lo_closed: false, hi_closed: false }])
+            }
+            Expr::Union(parts) => {
+                let mut out = Vec::new();
+                for p in parts {
+                    out.extend(self.intervals(p)?);
+                }
+                Some(out)
+            }
+            Expr::Set(items) => Some(
+                items.iter().map(|x| Iv { lo: x.clone(), hi: x.clone(), lo_closed: true, hi_closed: true }).collect(),
+            ),
+            Expr::EmptySet => Some(Vec::new()),
+            Expr::Rel(parts, ops) if ops.len() == 1 && ops[0] == RelOp::In => self.intervals(&parts[1]),
+            Expr::Rel(parts, ops) => self.inequality(parts, ops),
+            _ => None,
+        }
+    }
+
+    fn inequality(&self, parts: &[Expr], ops: &[RelOp]) -> Option<Vec<Iv>> {
+        let up = ops.iter().all(|o| matches!(o, RelOp::Lt | RelOp::Le));
+        let down = ops.iter().all(|o| matches!(o, RelOp::Gt | RelOp::Ge));
+        if !up && !down {
+            return None;
+        }
+        let mut parts: Vec<&Expr> = parts.iter().collect();
+        let mut closed: Vec<bool> = ops.iter().map(|o| matches!(o, RelOp::Le | RelOp::Ge)).collect();
+        if down {
+            parts.reverse();
+            closed.reverse();
+        }
+        let inf = Expr::Const(Constant::Infinity);
+        let ninf = Expr::Neg(Box::new(inf.clone()));
+        let constant = |e: &Expr| e.free_symbols().is_empty();
+        match parts.len() {
+            2 => {
+                let (a, b) = (parts[0], parts[1]);
+                if is_label(a) && constant(b) {
+                    return Some(vec![Iv { lo: ninf, hi: b.clone(), lo_closed: false, hi_closed: closed[0] }]);
+                }
+                if is_label(b) && constant(a) {
+                    return Some(vec![Iv { lo: a.clone(), hi: inf, lo_closed: closed[0], hi_closed: false }]);
+                }
+                // A linear inequality in one variable: solve it.
+                let vars = Expr::Add(vec![a.clone(), b.clone()]).free_symbols();
+                if vars.len() != 1 {
+                    return None;
+                }
+                let d = Expr::Add(vec![a.clone(), Expr::Neg(Box::new(b.clone()))]);
+                let at = |k: i64| -> Option<BigRational> {
+                    let vals = [(vars[0].clone(), Value::q(BigRational::from_integer(BigInt::from(k))))];
+                    eval(&d, &self.env(&vals)).ok()?.as_q().cloned()
+                };
+                let (d0, d1, d2) = (at(0)?, at(1)?, at(2)?);
+                let slope = &d1 - &d0;
+                if slope.is_zero() || &d2 - &d1 != slope {
+                    return None;
+                }
+                let root = Expr::Num(super::ast::Number { value: -d0 / &slope, written: None });
+                // d < 0 means a < b.
+                Some(vec![if slope.is_positive() {
+                    Iv { lo: ninf, hi: root, lo_closed: false, hi_closed: closed[0] }
+                } else {
+                    Iv { lo: root, hi: inf, lo_closed: closed[0], hi_closed: false }
+                }])
+            }
+            3 if is_label(parts[1]) && constant(parts[0]) && constant(parts[2]) => Some(vec![Iv {
+                lo: parts[0].clone(),
+                hi: parts[2].clone(),
+                lo_closed: closed[0],
+                hi_closed: closed[1],
+            }]),
+            _ => None,
+        }
+    }
+
+    fn iv_eq(&self, a: &Iv, b: &Iv) -> bool {
+        let end = |x: &Expr, y: &Expr, cx: bool, cy: bool| match (inf_sign(x), inf_sign(y)) {
+            (Some(s), Some(t)) => s == t,
+            (None, None) => cx == cy && self.item(x, y),
+            _ => false,
+        };
+        end(&a.lo, &b.lo, a.lo_closed, b.lo_closed) && end(&a.hi, &b.hi, a.hi_closed, b.hi_closed)
+    }
+
+    fn rel_eq(&self, g: &Expr, p: &Expr) -> bool {
+        let (Expr::Rel(gp, go), Expr::Rel(pp, po)) = (g, p) else { return false };
+        if go == po && gp.len() == pp.len() && gp.iter().zip(pp).all(|(x, y)| self.item(x, y)) {
+            return true;
+        }
+        if gp.len() != 2 || pp.len() != 2 {
+            return false;
+        }
+        let norm = |parts: &[Expr], op: RelOp| -> (Expr, RelOp) {
+            let (l, r, op) = match op {
+                RelOp::Gt => (&parts[1], &parts[0], RelOp::Lt),
+                RelOp::Ge => (&parts[1], &parts[0], RelOp::Le),
+                RelOp::Approx => (&parts[0], &parts[1], RelOp::Eq),
+                o => (&parts[0], &parts[1], o),
+            };
+            (Expr::Add(vec![l.clone(), Expr::Neg(Box::new(r.clone()))]), op)
+        };
+        let (dg, og) = norm(gp, go[0]);
+        let (dp, op) = norm(pp, po[0]);
+        if og != op || og == RelOp::In {
+            return false;
+        }
+        self.proportional(&dg, &dp, matches!(og, RelOp::Lt | RelOp::Le))
+    }
+
+    /// Whether `a = c·b` for one constant `c ≠ 0` (positive when `positive`), by random evaluation.
+    fn proportional(&self, a: &Expr, b: &Expr, positive: bool) -> bool {
+        let mut vars = Expr::Add(vec![a.clone(), b.clone()]).free_symbols();
+        vars.dedup();
+        let mut ratio: Option<Value> = None;
+        let mut ok_points = 0;
+        for attempt in 0..(2 * self.cfg.random_points as u64 + 2) {
+            if ok_points >= self.cfg.random_points {
+                break;
+            }
+            let vals = self.point(&vars, attempt);
+            let env = self.env(&vals);
+            let (va, vb) = match (eval(a, &env), eval(b, &env)) {
+                (Ok(x), Ok(y)) => (x, y),
+                (Err(EvalError::TooLarge { .. }), _) | (_, Err(EvalError::TooLarge { .. })) => {
+                    self.limit("max_integer_bits");
+                    return false;
+                }
+                _ => continue,
+            };
+            ok_points += 1;
+            if vb.is_zero() || va.is_zero() {
+                if !(self.close(&va, &Value::q(BigRational::zero()), true)
+                    && self.close(&vb, &Value::q(BigRational::zero()), true))
+                {
+                    return false;
+                }
+                continue;
+            }
+            let Ok(r) = va.div(&vb) else { return false };
+            match &ratio {
+                None => {
+                    if positive {
+                        let pos = match (&r.re, r.im.is_zero()) {
+                            (Real::Q(q), true) => q.is_positive(),
+                            (Real::F(x), true) => *x > 0.0,
+                            _ => false,
+                        };
+                        if !pos {
+                            return false;
+                        }
+                    }
+                    ratio = Some(r);
+                }
+                Some(r0) => {
+                    if !self.close(r0, &r, true) {
+                        return false;
+                    }
+                }
+            }
+        }
+        ok_points > 0
+    }
+
+    fn point(&self, vars: &[String], attempt: u64) -> Vec<(String, Value)> {
+        vars.iter()
+            .map(|v| {
+                let r = splitmix(self.cfg.seed ^ fnv(v) ^ attempt.wrapping_mul(0x1000_0000_01b3));
+                let num = (r % 23) as i64 + 2;
+                let den = ((r >> 16) % 7) as i64 + 1;
+                // The first points are positive (so roots and logs are defined), later ones signed.
+                let sign = match attempt {
+                    0 | 1 => 1,
+                    2 => -1,
+                    _ if (r >> 40) & 1 == 1 => -1,
+                    _ => 1,
+                };
+                (v.clone(), Value::q(BigRational::new(BigInt::from(sign * num), BigInt::from(den))))
+            })
+            .collect()
+    }
+
+    /// Closeness of two values computed from expressions (exact: equality; floats: tolerance).
+    fn close(&self, a: &Value, b: &Value, symbolic: bool) -> bool {
+        if a.is_exact() && b.is_exact() {
+            return a == b;
+        }
+        let (rel, abs) =
+            if symbolic { (1e-9, 1e-12) } else { (self.cfg.tolerance.rel_tol, self.cfg.tolerance.abs_tol) };
+        match (a.approx(), b.approx()) {
+            (Ok((ar, ai)), Ok((br, bi))) => {
+                let scale = ar.hypot(ai).max(br.hypot(bi));
+                (ar - br).abs() <= rel * scale + abs && (ai - bi).abs() <= rel * scale + abs
+            }
+            _ => false,
+        }
+    }
+
+    fn scalar(&self, g: &Expr, p: &Expr) -> bool {
+        // Percent and degree signs: `10\%` is 10 or 0.1; `45^\circ` is 45 or π/4. Never both sides stripped
+        // against each other's full value (which would make 10% equal 1000%).
+        let strip = |e: &Expr| -> Option<Expr> {
+            match e {
+                Expr::Percent(x) | Expr::Degree(x) => Some((**x).clone()),
+                _ => None,
+            }
+        };
+        if self.value_eq(g, p) {
+            return true;
+        }
+        match (strip(g), strip(p)) {
+            (Some(gs), None) => self.value_eq(&gs, p),
+            (None, Some(ps)) => self.value_eq(g, &ps),
+            (Some(gs), Some(ps)) => std::mem::discriminant(g) == std::mem::discriminant(p) && self.value_eq(&gs, &ps),
+            (None, None) => false,
+        }
+    }
+
+    fn value_eq(&self, g: &Expr, p: &Expr) -> bool {
+        let mut vars = g.free_symbols();
+        vars.extend(p.free_symbols());
+        vars.sort();
+        vars.dedup();
+        if !vars.is_empty() {
+            return self.symbolic_eq(g, p, &vars);
+        }
+        // Square-root monomials `c·√k` decide exactly: `\sqrt{117}` = `3\sqrt{13}`, `\frac{1}{\sqrt2}` = `\frac{\sqrt2}{2}`.
+        if written_precision(g).is_none()
+            && written_precision(p).is_none()
+            && let (Some((c1, k1)), Some((c2, k2))) = (sqrt_monomial(g), sqrt_monomial(p))
+            && (!k1.is_one() || !k2.is_one())
+        {
+            return c1.signum() == c2.signum() && &c1 * &c1 * k1 == &c2 * &c2 * k2;
+        }
+        let env = self.env(&[]);
+        let (vg, vp) = match (eval(g, &env), eval(p, &env)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(EvalError::TooLarge { log2_magnitude: Some(m) }), Ok(v))
+            | (Ok(v), Err(EvalError::TooLarge { log2_magnitude: Some(m) })) => {
+                // One side is astronomically large, the other was computed within budget.
+                let lv = match v.as_q() {
+                    Some(q) => log2_abs(q),
+                    None => v.approx().map(|(r, i)| r.hypot(i).log2()).unwrap_or(f64::NAN),
+                };
+                if lv.is_finite() && m > lv + 16.0 {
+                    return false;
+                }
+                if v.is_zero() {
+                    return false;
+                }
+                self.limit("max_integer_bits");
+                return false;
+            }
+            (Err(EvalError::TooLarge { .. }), _) | (_, Err(EvalError::TooLarge { .. })) => {
+                self.limit("max_integer_bits");
+                return false;
+            }
+            _ => return false,
+        };
+        self.numeric_eq(&vg, written_precision(g), &vp, written_precision(p))
+    }
+
+    fn numeric_eq(&self, g: &Value, gw: Option<(BigRational, u32)>, p: &Value, pw: Option<(BigRational, u32)>) -> bool {
+        if g.is_exact() && p.is_exact() && g == p {
+            return true;
+        }
+        let tol = &self.cfg.tolerance;
+        if !(g.is_exact() && p.is_exact()) && self.close(g, p, false) {
+            // Equal to float precision (`\\cos\\frac{\\pi}{3}` vs `0.5`).
+            return true;
+        }
+        if !g.is_real() || !p.is_real() {
+            return !(g.is_exact() && p.is_exact()) && self.close(g, p, false);
+        }
+        match (gw, pw) {
+            (Some(_), Some(_)) => false,
+            (Some((unit, sig)), None) if sig >= tol.gold_decimal_min_sig_digits => {
+                // Gold written as a decimal: the prediction must round to it at the gold's precision.
+                let half = &unit / BigRational::from_integer(BigInt::from(2));
+                match (&g.re, &p.re) {
+                    (Real::Q(a), Real::Q(b)) => (a - b).abs() <= half,
+                    _ => match (g.re.f(), p.re.f(), half_f(&half)) {
+                        (Ok(a), Ok(b), Some(h)) => (a - b).abs() <= h * (1.0 + 1e-9),
+                        _ => false,
+                    },
+                }
+            }
+            (None, Some((unit, sig))) if sig >= tol.pred_decimal_min_sig_digits => {
+                // A decimal prediction of a fraction or irrational: it must be the gold rounded or truncated.
+                match (&g.re, &p.re) {
+                    (Real::Q(a), Real::Q(b)) => *b == round_to(a, &unit) || *b == trunc_to(a, &unit),
+                    _ => match (g.re.f(), p.re.f(), half_f(&unit)) {
+                        (Ok(a), Ok(b), Some(u)) => (a - b).abs() < u + 4.0 * f64::EPSILON * a.abs(),
+                        _ => false,
+                    },
+                }
+            }
+            (None, None) if !(g.is_exact() && p.is_exact()) => self.close(g, p, false),
+            _ => false,
+        }
+    }
+
+    fn symbolic_eq(&self, g: &Expr, p: &Expr, vars: &[String]) -> bool {
+        let mut ok_points = 0;
+        for attempt in 0..(2 * self.cfg.random_points as u64 + 2) {
+            if ok_points >= self.cfg.random_points {
+                break;
+            }
+            let vals = self.point(vars, attempt);
+            let env = self.env(&vals);
+            match (eval(g, &env), eval(p, &env)) {
+                (Ok(a), Ok(b)) => {
+                    if !self.close(&a, &b, true) {
+                        return false;
+                    }
+                    ok_points += 1;
+                }
+                (Err(EvalError::TooLarge { .. }), _) | (_, Err(EvalError::TooLarge { .. })) => {
+                    self.limit("max_integer_bits");
+                    return false;
+                }
+                (Err(EvalError::NotScalar), _) | (_, Err(EvalError::NotScalar)) => return false,
+                _ => {}
+            }
+        }
+        ok_points > 0
+    }
+}
+
+/// Bits above which the exact square-root path gives way to the evaluator (which has the real budget).
+const MONOMIAL_MAX_BITS: u64 = 4096;
+
+fn small_rational(e: &Expr) -> Option<BigRational> {
+    match e {
+        Expr::Num(n) => Some(n.value.clone()),
+        Expr::Neg(a) => small_rational(a).map(|q| -q),
+        Expr::Div(a, b) => {
+            let d = small_rational(b)?;
+            if d.is_zero() { None } else { Some(small_rational(a)? / d) }
+        }
+        _ => None,
+    }
+}
+
+/// `e` as `c·√k` with rationals `c` and `k ≥ 0`, when it is built from rationals, products, quotients,
+/// integer powers, square roots of rationals and sums of like radicals.
+fn sqrt_monomial(e: &Expr) -> Option<(BigRational, BigRational)> {
+    let small = |q: &BigRational| q.numer().bits().max(q.denom().bits()) <= MONOMIAL_MAX_BITS;
+    let r = match e {
+        Expr::Num(n) => (n.value.clone(), BigRational::one()),
+        Expr::Neg(a) => {
+            let (c, k) = sqrt_monomial(a)?;
+            (-c, k)
+        }
+        Expr::Mul(v) => {
+            let mut c = BigRational::one();
+            let mut k = BigRational::one();
+            for x in v {
+                let (cx, kx) = sqrt_monomial(x)?;
+                c *= cx;
+                k *= kx;
+                if !small(&c) || !small(&k) {
+                    return None;
+                }
+            }
+            (c, k)
+        }
+        Expr::Div(a, b) => {
+            let (ca, ka) = sqrt_monomial(a)?;
+            let (cb, kb) = sqrt_monomial(b)?;
+            if cb.is_zero() || kb.is_zero() {
+                return None;
+            }
+            (ca / cb, ka / kb)
+        }
+        Expr::Add(v) => {
+            let mut c = BigRational::zero();
+            let mut k: Option<BigRational> = None;
+            for x in v {
+                let (cx, kx) = sqrt_monomial(x)?;
+                if cx.is_zero() {
+                    continue;
+                }
+                match &k {
+                    Some(k0) if *k0 != kx => return None,
+                    _ => k = Some(kx),
+                }
+                c += cx;
+            }
+            (c, k.unwrap_or_else(BigRational::one))
+        }
+        Expr::Pow(b, x) => {
+            let x = small_rational(x)?;
+            let (c, k) = sqrt_monomial(b)?;
+            let half = BigRational::new(BigInt::one(), BigInt::from(2));
+            if x == half {
+                if !k.is_one() || c.is_negative() {
+                    return None;
+                }
+                (BigRational::one(), c)
+            } else if x.is_integer() {
+                let n: i32 = x.to_integer().try_into().ok()?;
+                if n.abs() > 64 || (n < 0 && (c.is_zero() || k.is_zero())) {
+                    return None;
+                }
+                (num_traits::pow::Pow::pow(&c, n), num_traits::pow::Pow::pow(&k, n))
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    };
+    if small(&r.0) && small(&r.1) { Some(r) } else { None }
+}
+
+fn half_f(q: &BigRational) -> Option<f64> {
+    Real::Q(q.clone()).f().ok()
+}
+
+/// Text answers compare case-insensitively, ignoring spaces and punctuation.
+pub fn text_key(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// `Mul(E, v, e, …)` read back as the word it spells, for text-vs-symbols comparisons.
+fn letters(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Sym(s) => Some(s.clone()),
+        Expr::Const(Constant::E) => Some("e".into()),
+        Expr::Const(Constant::I) => Some("i".into()),
+        Expr::Mul(v) => v.iter().map(letters).collect(),
+        _ => None,
+    }
+}

@@ -1,0 +1,875 @@
+//! Recursive-descent parser from tokens to [`Expr`], with explicit depth and size budgets.
+//!
+//! Precedence, loosest first: answer list (`,` `;` "and") → relation chain (`=` `<` `\in`) → ratio
+//! (`:`) → union (`\cup`) → sum (`+ - \pm`) → product (explicit and implicit) → unary sign → postfix
+//! (`^ ! \% ^\circ _`) → atom. Every nesting level passes through [`Parser::enter`], so the depth limit
+//! bounds the recursion (and the depth of the tree, which bounds the recursion of `Drop` too).
+//! A failed parse is an error, never a fallback to "some number inside it".
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Zero};
+
+use super::ast::{Constant, Expr, Number, Written};
+use super::lexer::{NumLit, Tok, tokenize};
+use super::{MathError, MathLimits};
+
+/// Words read as units after a quantity (and dropped): `10 cm`, `125 miles`, `5 dollars`.
+const UNITS: &[&str] = &[
+    "cm", "mm", "km", "kg", "mg", "ml", "lb", "lbs", "oz", "ft", "yd", "mi", "mph", "kmh", "sec", "hr", "hrs", "min",
+    "mins", "cents", "cent", "unit", "units", "sq", "yuan", "rs", "usd", "eur", "gal", "qt", "pt", "am", "pm", "ms",
+    "kw", "mw", "hz", "kb", "mb", "gb", "tb", "rad", "dm", "st", "nd", "rd", "th",
+];
+
+/// Parses one answer string (already extracted) into an expression.
+pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
+    if src.len() > limits.max_answer_bytes {
+        return Err(MathError::Limit {
+            limit: "max_answer_bytes",
+            value: src.len() as u64,
+            max: limits.max_answer_bytes as u64,
+        });
+    }
+    let cleaned = undouble_backslashes(&preclean(src));
+    let toks = tokenize(&cleaned)?;
+    if toks.is_empty() {
+        return Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() });
+    }
+    let mut p = Parser { t: toks, i: 0, depth: 0, nodes: 0, lim: limits, src, abs: 0 };
+    let (items, _) = p.seq(&[])?;
+    match items.len() {
+        0 => Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() }),
+        1 => Ok(items.into_iter().next().unwrap_or(Expr::EmptySet)),
+        _ => Ok(Expr::List(items)),
+    }
+}
+
+/// Answers copied through JSON twice arrive as `\\\\frac{1}{2}`: halve the backslashes when a doubled
+/// command is present and no single-backslash command is.
+fn undouble_backslashes(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut doubled = false;
+    let mut single = false;
+    let mut k = 0;
+    while k < b.len() {
+        if b[k] == b'\\' {
+            let mut n = 0;
+            while k + n < b.len() && b[k + n] == b'\\' {
+                n += 1;
+            }
+            let next = b.get(k + n).copied().unwrap_or(0);
+            if next.is_ascii_alphabetic() {
+                if n == 2 {
+                    doubled = true;
+                } else if n == 1 {
+                    single = true;
+                }
+            }
+            k += n;
+        } else {
+            k += 1;
+        }
+    }
+    if doubled && !single { s.replace("\\\\", "\\") } else { s.to_string() }
+}
+
+/// String-level clean-up that needs the whole answer: trailing punctuation and decimal commas.
+fn preclean(src: &str) -> String {
+    let mut s = src.trim();
+    loop {
+        let t = s.trim_end_matches(['.', ',', ';', ' ', '\n', '\t']).trim_end();
+        let t = t.strip_suffix("\\.").unwrap_or(t);
+        if t.len() == s.len() {
+            break;
+        }
+        s = t;
+    }
+    // A decimal comma is only read where a list is implausible: `1000,99`, `0,111`, `2,74`.
+    let b = s.as_bytes();
+    if let Some(c) = s.find(',') {
+        let (a, f) = (&s[..c], &s[c + 1..]);
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|d| d.is_ascii_digit());
+        if digits(a)
+            && digits(f)
+            && (f.len() != 3 || a == "0")
+            && (a == "0" || a.len() >= 4 || f.len() >= 2)
+            && b.len() < 40
+        {
+            return format!("{a}.{f}");
+        }
+    }
+    s.to_string()
+}
+
+struct Parser<'a> {
+    t: Vec<Tok>,
+    i: usize,
+    depth: usize,
+    nodes: usize,
+    lim: &'a MathLimits,
+    src: &'a str,
+    abs: usize,
+}
+
+fn is_sep(t: &Tok) -> bool {
+    match t {
+        Tok::Comma | Tok::Semi | Tok::AndOr => true,
+        Tok::Text(s) => matches!(s.trim(), "and" | "or" | "," | ";" | "" | "or " | "and " | "&"),
+        _ => false,
+    }
+}
+
+fn int_lit(l: &NumLit) -> bool {
+    l.frac.is_none() && l.rep.is_empty() && l.exp == 0
+}
+
+fn number(l: &NumLit) -> Expr {
+    let ten = BigInt::from(10);
+    let int =
+        if l.int.is_empty() { BigInt::zero() } else { BigInt::parse_bytes(l.int.as_bytes(), 10).unwrap_or_default() };
+    let frac = l.frac.as_deref().unwrap_or("");
+    let fnum =
+        if frac.is_empty() { BigInt::zero() } else { BigInt::parse_bytes(frac.as_bytes(), 10).unwrap_or_default() };
+    let scale = ten.pow(frac.len() as u32);
+    // Integers skip the rational normalisation (a gcd on a 100,000-digit number is not free).
+    let mut value = if frac.is_empty() {
+        BigRational::from_integer(int)
+    } else {
+        BigRational::new(int * &scale + fnum, scale.clone())
+    };
+    let mut written = None;
+    if !l.rep.is_empty() {
+        let rnum = BigInt::parse_bytes(l.rep.as_bytes(), 10).unwrap_or_default();
+        let rden = (ten.pow(l.rep.len() as u32) - BigInt::one()) * scale;
+        value += BigRational::new(rnum, rden);
+    } else if l.frac.is_some() || l.exp != 0 {
+        let all = format!("{}{}", l.int, frac);
+        let sig = all.trim_start_matches('0').len().max(1) as u32;
+        written = Some(Written { frac_digits: frac.len() as i32 - l.exp, sig_digits: sig });
+    }
+    if l.exp != 0 {
+        let p = BigRational::from_integer(ten.pow(l.exp.unsigned_abs()));
+        value = if l.exp > 0 { value * p } else { value / p };
+    }
+    Expr::Num(Number { value, written })
+}
+
+fn percent_word(w: &str) -> bool {
+    matches!(w.to_ascii_lowercase().as_str(), "percent" | "pct" | "percentage" | "percents")
+}
+
+fn degree_word(w: &str) -> bool {
+    matches!(w.to_ascii_lowercase().as_str(), "degree" | "degrees" | "deg")
+}
+
+fn unit_word(w: &str) -> bool {
+    let l = w.to_ascii_lowercase();
+    UNITS.contains(&l.as_str()) || w.chars().count() >= 4 || !w.is_ascii()
+}
+
+fn unit_text(t: &str) -> bool {
+    let t = t.trim();
+    !t.is_empty()
+        && t.chars().next().is_some_and(|c| c.is_alphabetic())
+        && t.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '^' || c.is_ascii_digit() || c == '/')
+}
+
+impl Parser<'_> {
+    fn fail<T>(&self, reason: impl Into<String>) -> Result<T, MathError> {
+        Err(MathError::Parse { text: self.src.to_string(), reason: reason.into() })
+    }
+
+    fn peek(&self) -> Option<&Tok> {
+        self.t.get(self.i)
+    }
+
+    fn peek2(&self) -> Option<&Tok> {
+        self.t.get(self.i + 1)
+    }
+
+    fn bump(&mut self) -> Option<Tok> {
+        let t = self.t.get(self.i).cloned();
+        self.i += 1;
+        t
+    }
+
+    fn eat(&mut self, t: &Tok) -> bool {
+        if self.peek() == Some(t) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn node(&mut self) -> Result<(), MathError> {
+        self.nodes += 1;
+        if self.nodes > self.lim.max_nodes {
+            return Err(MathError::Limit {
+                limit: "max_nodes",
+                value: self.nodes as u64,
+                max: self.lim.max_nodes as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Result<(), MathError> {
+        self.depth += 1;
+        if self.depth > self.lim.max_depth {
+            return Err(MathError::Limit {
+                limit: "max_depth",
+                value: self.depth as u64,
+                max: self.lim.max_depth as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Items separated by `,`/`;`/"and" up to one of `closers` (consumed and returned) or the end.
+    fn seq(&mut self, closers: &[Tok]) -> Result<(Vec<Expr>, Option<Tok>), MathError> {
+        let mut items = Vec::new();
+        let closer = loop {
+            while self.peek().is_some_and(|t| is_sep(t) || *t == Tok::Dot) {
+                self.i += 1;
+            }
+            match self.peek() {
+                None if closers.is_empty() => break None,
+                None => return self.fail("unclosed bracket"),
+                Some(t) if closers.contains(t) => break self.bump(),
+                Some(_) => {}
+            }
+            let item = self.relation()?;
+            items.push(item);
+            match self.peek() {
+                None => {}
+                Some(t) if is_sep(t) || closers.contains(t) || *t == Tok::Dot => {}
+                Some(t) => return self.fail(format!("unexpected {t:?}")),
+            }
+        };
+        Ok((items, closer))
+    }
+
+    fn relation(&mut self) -> Result<Expr, MathError> {
+        let first = self.ratio()?;
+        let mut parts = vec![first];
+        let mut ops = Vec::new();
+        while let Some(Tok::Rel(op)) = self.peek() {
+            let op = *op;
+            self.i += 1;
+            ops.push(op);
+            parts.push(self.ratio()?);
+        }
+        if ops.is_empty() { Ok(parts.pop().unwrap_or(Expr::EmptySet)) } else { Ok(Expr::Rel(parts, ops)) }
+    }
+
+    fn ratio(&mut self) -> Result<Expr, MathError> {
+        let first = self.union()?;
+        if self.peek() != Some(&Tok::Colon) {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
+        while self.eat(&Tok::Colon) {
+            parts.push(self.union()?);
+        }
+        Ok(Expr::Ratio(parts))
+    }
+
+    fn union(&mut self) -> Result<Expr, MathError> {
+        let first = self.add()?;
+        if self.peek() != Some(&Tok::Cup) {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
+        while self.eat(&Tok::Cup) {
+            parts.push(self.add()?);
+        }
+        Ok(Expr::Union(parts))
+    }
+
+    fn add(&mut self) -> Result<Expr, MathError> {
+        let mut terms = vec![self.mul()?];
+        loop {
+            match self.peek() {
+                Some(Tok::Plus) => {
+                    self.i += 1;
+                    terms.push(self.mul()?);
+                }
+                Some(Tok::Minus) => {
+                    self.i += 1;
+                    let t = self.mul()?;
+                    terms.push(Expr::Neg(Box::new(t)));
+                }
+                Some(Tok::PlusMinus | Tok::MinusPlus) => {
+                    self.i += 1;
+                    let t = self.mul()?;
+                    terms.push(Expr::PlusMinus(Box::new(t)));
+                }
+                _ => break,
+            }
+            self.node()?;
+        }
+        Ok(if terms.len() == 1 { terms.pop().unwrap_or(Expr::EmptySet) } else { Expr::Add(terms) })
+    }
+
+    fn starts_atom(&self, t: &Tok) -> bool {
+        match t {
+            Tok::Num(_)
+            | Tok::Letter(_)
+            | Tok::Name(_)
+            | Tok::Pi
+            | Tok::Infty
+            | Tok::LParen
+            | Tok::LBrace
+            | Tok::Cmd(_)
+            | Tok::Func(_)
+            | Tok::Begin(_)
+            | Tok::Word(_) => true,
+            Tok::Pipe => self.abs == 0,
+            _ => false,
+        }
+    }
+
+    /// Skips a `^2` after a unit (`cm^2`).
+    fn skip_unit_power(&mut self) -> Result<(), MathError> {
+        if self.eat(&Tok::Caret) {
+            self.script()?;
+        }
+        Ok(())
+    }
+
+    fn mul(&mut self) -> Result<Expr, MathError> {
+        let first = self.unary()?;
+        let first_tok_int = matches!(&first, Expr::Num(n) if n.written.is_none() && n.value.is_integer())
+            || matches!(&first, Expr::Neg(b) if matches!(&**b, Expr::Num(n) if n.written.is_none() && n.value.is_integer()));
+        let mut factors = vec![first];
+        let mut acc: Option<Expr> = None;
+        // `a/b/c/…` nests to the left: each quotient counts as one level of depth.
+        let mut wraps = 0usize;
+        while let Some(t) = self.peek().cloned() {
+            match t {
+                Tok::Times => {
+                    self.i += 1;
+                    factors.push(self.unary()?);
+                }
+                Tok::Slash => {
+                    self.i += 1;
+                    let d = self.unary()?;
+                    let n = fold(acc.take(), std::mem::take(&mut factors));
+                    self.enter()?;
+                    wraps += 1;
+                    acc = Some(Expr::Div(Box::new(n), Box::new(d)));
+                }
+                Tok::Word(w) if percent_word(&w) => {
+                    self.i += 1;
+                    let n = fold(acc.take(), std::mem::take(&mut factors));
+                    self.enter()?;
+                    wraps += 1;
+                    acc = Some(Expr::Percent(Box::new(n)));
+                }
+                Tok::Word(w) if degree_word(&w) => {
+                    self.i += 1;
+                    let n = fold(acc.take(), std::mem::take(&mut factors));
+                    self.enter()?;
+                    wraps += 1;
+                    acc = Some(Expr::Degree(Box::new(n)));
+                }
+                Tok::Word(w) if unit_word(&w) => {
+                    self.i += 1;
+                    self.skip_unit_power()?;
+                }
+                Tok::Text(s) => {
+                    let l = s.trim().to_ascii_lowercase();
+                    if percent_word(&l) || l == "%" {
+                        self.i += 1;
+                        let n = fold(acc.take(), std::mem::take(&mut factors));
+                        self.enter()?;
+                        wraps += 1;
+                        acc = Some(Expr::Percent(Box::new(n)));
+                    } else if degree_word(&l) {
+                        self.i += 1;
+                        let n = fold(acc.take(), std::mem::take(&mut factors));
+                        self.enter()?;
+                        wraps += 1;
+                        acc = Some(Expr::Degree(Box::new(n)));
+                    } else if is_sep(&Tok::Text(s.clone())) {
+                        break;
+                    } else if unit_text(&l) {
+                        self.i += 1;
+                        self.skip_unit_power()?;
+                    } else {
+                        break;
+                    }
+                }
+                Tok::Cmd(ref c) if c == "frac" && first_tok_int && factors.len() == 1 && acc.is_none() => {
+                    let save = self.i;
+                    let f = self.postfix()?;
+                    match (&f, &factors[0]) {
+                        (Expr::Div(a, b), whole) if is_int_lit(a) && is_int_lit(b) => {
+                            let mixed = match whole {
+                                Expr::Neg(w) => Expr::Neg(Box::new(Expr::Add(vec![(**w).clone(), f.clone()]))),
+                                w => Expr::Add(vec![w.clone(), f.clone()]),
+                            };
+                            factors[0] = mixed;
+                        }
+                        _ => {
+                            let _ = save;
+                            factors.push(f);
+                        }
+                    }
+                }
+                Tok::Num(ref l)
+                    if first_tok_int
+                        && factors.len() == 1
+                        && acc.is_none()
+                        && int_lit(l)
+                        && self.t.get(self.i + 1) == Some(&Tok::Slash)
+                        && matches!(self.t.get(self.i + 2), Some(Tok::Num(d)) if int_lit(d)) =>
+                {
+                    // Plain-text mixed number `1 1/2`.
+                    let a = number(l);
+                    let b = match self.t.get(self.i + 2) {
+                        Some(Tok::Num(d)) => number(d),
+                        _ => return self.fail("mixed number"),
+                    };
+                    self.i += 3;
+                    let f = Expr::Div(Box::new(a), Box::new(b));
+                    let mixed = match &factors[0] {
+                        Expr::Neg(w) => Expr::Neg(Box::new(Expr::Add(vec![(**w).clone(), f]))),
+                        w => Expr::Add(vec![w.clone(), f]),
+                    };
+                    factors[0] = mixed;
+                }
+                ref t if self.starts_atom(t) => {
+                    factors.push(self.postfix()?);
+                }
+                _ => break,
+            }
+            self.node()?;
+        }
+        self.depth -= wraps;
+        Ok(fold(acc, factors))
+    }
+
+    fn unary(&mut self) -> Result<Expr, MathError> {
+        match self.peek() {
+            Some(Tok::Minus) => {
+                self.i += 1;
+                self.enter()?;
+                let e = self.unary()?;
+                self.leave();
+                Ok(Expr::Neg(Box::new(e)))
+            }
+            Some(Tok::Plus) => {
+                self.i += 1;
+                self.enter()?;
+                let e = self.unary();
+                self.leave();
+                e
+            }
+            Some(Tok::PlusMinus | Tok::MinusPlus) => {
+                self.i += 1;
+                self.enter()?;
+                let e = self.unary()?;
+                self.leave();
+                Ok(Expr::PlusMinus(Box::new(e)))
+            }
+            _ => self.postfix(),
+        }
+    }
+
+    fn postfix(&mut self) -> Result<Expr, MathError> {
+        let base = self.atom()?;
+        // Each postfix operator wraps the tree one level deeper (`1!!!…`), so it counts as nesting.
+        let mut wraps = 0;
+        let r = self.postfix_chain(base, &mut wraps);
+        self.depth -= wraps;
+        r
+    }
+
+    fn postfix_chain(&mut self, mut base: Expr, wraps: &mut usize) -> Result<Expr, MathError> {
+        while matches!(self.peek(), Some(Tok::Caret | Tok::Bang | Tok::Percent | Tok::Degree | Tok::Prime | Tok::Under))
+        {
+            self.enter()?;
+            *wraps += 1;
+            match self.peek() {
+                Some(Tok::Caret) => {
+                    self.i += 1;
+                    if self.eat(&Tok::Degree) {
+                        base = Expr::Degree(Box::new(base));
+                    } else if self.peek() == Some(&Tok::LBrace)
+                        && self.peek2() == Some(&Tok::Degree)
+                        && self.t.get(self.i + 2) == Some(&Tok::RBrace)
+                    {
+                        self.i += 3;
+                        base = Expr::Degree(Box::new(base));
+                    } else if self.peek() == Some(&Tok::Prime) {
+                        self.i += 1;
+                        base = rename(base, "'");
+                    } else {
+                        let e = self.script()?;
+                        base = Expr::Pow(Box::new(base), Box::new(e));
+                    }
+                }
+                Some(Tok::Bang) => {
+                    self.i += 1;
+                    base = Expr::Factorial(Box::new(base));
+                }
+                Some(Tok::Percent) => {
+                    self.i += 1;
+                    base = Expr::Percent(Box::new(base));
+                }
+                Some(Tok::Degree) => {
+                    self.i += 1;
+                    base = Expr::Degree(Box::new(base));
+                }
+                Some(Tok::Prime) => {
+                    self.i += 1;
+                    base = rename(base, "'");
+                }
+                Some(Tok::Under) => {
+                    self.i += 1;
+                    let sub = self.script()?;
+                    base = match (base, &sub) {
+                        (Expr::Num(n), Expr::Num(b)) if n.value.is_integer() && b.value.is_integer() => {
+                            let digits = n.value.numer().to_string();
+                            let radix: u32 = b.value.numer().to_string().parse().unwrap_or(0);
+                            Expr::Based(digits, radix)
+                        }
+                        (Expr::Num(n), Expr::Text(_) | Expr::Sym(_)) => Expr::Num(n),
+                        (Expr::Sym(s), sub) => Expr::Sym(format!("{s}_{}", sub_name(sub))),
+                        (b, sub) => {
+                            let name = format!("{b}_{}", sub_name(sub));
+                            Expr::Sym(name)
+                        }
+                    };
+                }
+                _ => break,
+            }
+            self.node()?;
+        }
+        Ok(base)
+    }
+
+    /// The argument of `^` or `_`: a braced group, or one token.
+    fn script(&mut self) -> Result<Expr, MathError> {
+        match self.peek() {
+            Some(Tok::LBrace) => self.atom(),
+            Some(Tok::Minus) => {
+                self.i += 1;
+                let e = self.script()?;
+                Ok(Expr::Neg(Box::new(e)))
+            }
+            Some(Tok::Plus) => {
+                self.i += 1;
+                self.script()
+            }
+            _ => self.atom(),
+        }
+    }
+
+    /// The argument of `\frac`, `\sqrt`, `\binom`: a braced group or a single token (`\frac12`).
+    fn arg(&mut self) -> Result<Expr, MathError> {
+        if let Some(Tok::Num(l)) = self.peek()
+            && int_lit(l)
+            && l.int.len() > 1
+        {
+            let first = l.int[..1].to_string();
+            let rest = l.int[1..].to_string();
+            self.t[self.i] = Tok::Num(NumLit { int: rest, frac: None, rep: String::new(), exp: 0 });
+            self.node()?;
+            return Ok(number(&NumLit { int: first, frac: None, rep: String::new(), exp: 0 }));
+        }
+        self.atom()
+    }
+
+    fn group(&mut self, closers: &[Tok]) -> Result<(Vec<Expr>, Option<Tok>), MathError> {
+        let saved = self.abs;
+        self.abs = 0;
+        let r = self.seq(closers);
+        self.abs = saved;
+        r
+    }
+
+    fn atom(&mut self) -> Result<Expr, MathError> {
+        self.enter()?;
+        let e = self.atom_inner();
+        self.leave();
+        e
+    }
+
+    fn atom_inner(&mut self) -> Result<Expr, MathError> {
+        self.node()?;
+        let Some(t) = self.bump() else { return self.fail("unexpected end of answer") };
+        match t {
+            Tok::Num(l) => Ok(number(&l)),
+            Tok::Letter('e') => Ok(Expr::Const(Constant::E)),
+            Tok::Letter('i') => Ok(Expr::Const(Constant::I)),
+            Tok::Letter(c) => Ok(Expr::Sym(c.to_string())),
+            Tok::Name(n) => Ok(Expr::Sym(n)),
+            Tok::Word(w) => {
+                if w.chars().count() >= 3 || !w.is_ascii() {
+                    Ok(Expr::Text(w))
+                } else {
+                    Ok(Expr::Mul(w.chars().map(|c| Expr::Sym(c.to_string())).collect()))
+                }
+            }
+            Tok::Pi => Ok(Expr::Const(Constant::Pi)),
+            Tok::Infty => Ok(Expr::Const(Constant::Infinity)),
+            Tok::Empty => Ok(Expr::EmptySet),
+            Tok::Dots => Ok(Expr::Sym("…".into())),
+            Tok::LParen => {
+                let (mut items, close) = self.group(&[Tok::RParen, Tok::RBrack])?;
+                match (close, items.len()) {
+                    (_, 0) => self.fail("empty parentheses"),
+                    (Some(Tok::RParen), 1) => Ok(items.pop().unwrap_or(Expr::EmptySet)),
+                    (Some(Tok::RParen), _) => Ok(Expr::Tuple(items)),
+                    (_, 2) => Ok(interval(items, false, true)),
+                    _ => self.fail("`(` closed by `]` needs two ends"),
+                }
+            }
+            Tok::LBrack => {
+                let (mut items, close) = self.group(&[Tok::RBrack, Tok::RParen])?;
+                match (close, items.len()) {
+                    (_, 0) => self.fail("empty brackets"),
+                    (Some(Tok::RBrack), 1) => Ok(items.pop().unwrap_or(Expr::EmptySet)),
+                    (Some(Tok::RBrack), 2) => Ok(interval(items, true, true)),
+                    (Some(Tok::RBrack), _) => Ok(Expr::Tuple(items)),
+                    (_, 2) => Ok(interval(items, true, false)),
+                    _ => self.fail("`[` closed by `)` needs two ends"),
+                }
+            }
+            Tok::LSet => {
+                let (items, _) = self.group(&[Tok::RSet])?;
+                Ok(if items.is_empty() { Expr::EmptySet } else { Expr::Set(items) })
+            }
+            Tok::LBrace => {
+                let (mut items, _) = self.group(&[Tok::RBrace])?;
+                match items.len() {
+                    0 => self.fail("empty braces"),
+                    1 => Ok(items.pop().unwrap_or(Expr::EmptySet)),
+                    _ => Ok(Expr::List(items)),
+                }
+            }
+            Tok::Pipe => {
+                self.abs += 1;
+                let e = self.add()?;
+                self.abs -= 1;
+                if !self.eat(&Tok::Pipe) {
+                    return self.fail("unclosed `|`");
+                }
+                Ok(Expr::Abs(Box::new(e)))
+            }
+            Tok::Cmd(c) => self.command(&c),
+            Tok::Func(name) => self.function(name),
+            Tok::Begin(env) => self.environment(&env),
+            Tok::Text(s) => self.text(&s),
+            Tok::PlusMinus => {
+                let e = self.unary()?;
+                Ok(Expr::PlusMinus(Box::new(e)))
+            }
+            Tok::Minus => {
+                let e = self.unary()?;
+                Ok(Expr::Neg(Box::new(e)))
+            }
+            other => self.fail(format!("unexpected {other:?}")),
+        }
+    }
+
+    fn command(&mut self, c: &str) -> Result<Expr, MathError> {
+        let e = match c {
+            "frac" => {
+                let a = self.arg()?;
+                let b = self.arg()?;
+                Expr::Div(Box::new(a), Box::new(b))
+            }
+            "binom" => {
+                let a = self.arg()?;
+                let b = self.arg()?;
+                Expr::Binom(Box::new(a), Box::new(b))
+            }
+            "sqrt" => {
+                let index = if self.eat(&Tok::LBrack) {
+                    let (mut items, _) = self.group(&[Tok::RBrack])?;
+                    if items.len() != 1 {
+                        return self.fail("bad root index");
+                    }
+                    items.pop()
+                } else {
+                    None
+                };
+                let x = self.arg()?;
+                let n = index.unwrap_or_else(|| Expr::int(2));
+                Expr::Pow(Box::new(x), Box::new(Expr::Div(Box::new(Expr::int(1)), Box::new(n))))
+            }
+            "overline" => {
+                let a = self.arg()?;
+                Expr::Sym(format!("\\overline{{{a}}}"))
+            }
+            other => return self.fail(format!("unsupported command `\\{other}`")),
+        };
+        Ok(e)
+    }
+
+    fn function(&mut self, name: String) -> Result<Expr, MathError> {
+        let mut power = None;
+        let mut base = None;
+        for _ in 0..2 {
+            if self.eat(&Tok::Caret) {
+                power = Some(self.script()?);
+            } else if self.eat(&Tok::Under) {
+                base = Some(self.script()?);
+            }
+        }
+        let arg = if self.peek() == Some(&Tok::LParen) {
+            self.postfix()?
+        } else {
+            let mut factors = Vec::new();
+            while let Some(t) = self.peek() {
+                if matches!(t, Tok::Func(_)) || !self.starts_atom(t) || matches!(t, Tok::Word(w) if unit_word(w)) {
+                    break;
+                }
+                factors.push(self.postfix()?);
+            }
+            if factors.is_empty() {
+                return self.fail(format!("`{name}` needs an argument"));
+            }
+            fold(None, factors)
+        };
+        let name = match name.as_str() {
+            "lg" => {
+                base = Some(Expr::int(10));
+                "log".to_string()
+            }
+            _ => name,
+        };
+        let mut e = match base {
+            Some(b) => Expr::Log(Box::new(b), Box::new(arg)),
+            None => Expr::Func(name.clone(), Box::new(arg)),
+        };
+        if let Some(p) = power {
+            let inverse = matches!(&p, Expr::Neg(x) if matches!(&**x, Expr::Num(n) if n.value.is_one()));
+            e = match e {
+                Expr::Func(n, a) if inverse && !n.starts_with("arc") && !n.starts_with('l') && n != "exp" => {
+                    Expr::Func(format!("arc{n}"), a)
+                }
+                e => Expr::Pow(Box::new(e), Box::new(p)),
+            };
+        }
+        Ok(e)
+    }
+
+    fn environment(&mut self, env: &str) -> Result<Expr, MathError> {
+        let mut rows: Vec<Vec<Expr>> = Vec::new();
+        let mut row: Vec<Expr> = Vec::new();
+        let saved = self.abs;
+        self.abs = 0;
+        loop {
+            match self.peek() {
+                None => return self.fail(format!("unclosed environment `{env}`")),
+                Some(Tok::End(e)) if e == env => {
+                    self.i += 1;
+                    break;
+                }
+                Some(Tok::Amp) => {
+                    self.i += 1;
+                }
+                Some(Tok::RowSep) => {
+                    self.i += 1;
+                    if !row.is_empty() {
+                        rows.push(std::mem::take(&mut row));
+                    }
+                }
+                Some(_) => {
+                    let cell = self.relation()?;
+                    row.push(cell);
+                    while self.peek().is_some_and(|t| matches!(t, Tok::Comma | Tok::Dot | Tok::Semi)) {
+                        self.i += 1;
+                    }
+                }
+            }
+        }
+        self.abs = saved;
+        if !row.is_empty() {
+            rows.push(row);
+        }
+        match env {
+            "pmatrix" | "bmatrix" | "matrix" | "Bmatrix" | "vmatrix" | "Vmatrix" | "smallmatrix" | "array" => {
+                let w = rows.first().map_or(0, Vec::len);
+                if w == 0 || rows.iter().any(|r| r.len() != w) {
+                    return self.fail("ragged or empty matrix");
+                }
+                Ok(Expr::Matrix(rows))
+            }
+            "cases" | "align" | "aligned" | "gather" | "gathered" | "eqnarray" | "split" => {
+                let items: Vec<Expr> = rows.into_iter().filter_map(|r| r.into_iter().next()).collect();
+                Ok(if items.len() == 1 {
+                    items.into_iter().next().unwrap_or(Expr::EmptySet)
+                } else {
+                    Expr::List(items)
+                })
+            }
+            other => self.fail(format!("unsupported environment `{other}`")),
+        }
+    }
+
+    fn text(&mut self, s: &str) -> Result<Expr, MathError> {
+        let norm: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let lower = norm.to_ascii_lowercase();
+        if matches!(
+            lower.as_str(),
+            "no solution" | "no solutions" | "none" | "no real solutions" | "no real solution" | "empty set" | "∅"
+        ) {
+            return Ok(Expr::EmptySet);
+        }
+        if !norm.is_empty() && norm.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b',') {
+            let inner = parse(&norm, self.lim)?;
+            return Ok(inner);
+        }
+        if norm.is_empty() {
+            return self.fail("empty text");
+        }
+        Ok(Expr::Text(norm))
+    }
+}
+
+fn is_int_lit(e: &Expr) -> bool {
+    matches!(e, Expr::Num(n) if n.written.is_none() && n.value.is_integer())
+}
+
+fn interval(items: Vec<Expr>, lo_closed: bool, hi_closed: bool) -> Expr {
+    let mut it = items.into_iter();
+    let lo = it.next().unwrap_or(Expr::EmptySet);
+    let hi = it.next().unwrap_or(Expr::EmptySet);
+    Expr::Interval { lo: Box::new(lo), hi: Box::new(hi), lo_closed, hi_closed }
+}
+
+fn fold(acc: Option<Expr>, mut factors: Vec<Expr>) -> Expr {
+    if let Some(a) = acc {
+        factors.insert(0, a);
+    }
+    match factors.len() {
+        0 => Expr::int(1),
+        1 => factors.pop().unwrap_or(Expr::EmptySet),
+        _ => Expr::Mul(factors),
+    }
+}
+
+fn rename(e: Expr, suffix: &str) -> Expr {
+    match e {
+        Expr::Sym(s) => Expr::Sym(format!("{s}{suffix}")),
+        other => Expr::Sym(format!("{other}{suffix}")),
+    }
+}
+
+fn sub_name(e: &Expr) -> String {
+    match e {
+        Expr::Sym(s) | Expr::Text(s) => s.clone(),
+        Expr::Mul(v) => v.iter().map(sub_name).collect(),
+        other => other.to_string(),
+    }
+}

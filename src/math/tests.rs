@@ -1,0 +1,446 @@
+//! Unit tests of the math internals; the labelled cases live in `testdata/math/`.
+
+use super::*;
+
+fn eq(g: &str, p: &str) -> Verdict {
+    equivalent(g, p, &MathConfig::default()).verdict
+}
+
+#[test]
+fn basics() {
+    assert_eq!(eq("\\frac12", "0.5"), Verdict::Correct);
+    assert_eq!(eq("2", "3"), Verdict::Incorrect);
+}
+
+/// A crude stand-in for `crate::extract` while developing: last `\boxed{}`, else the whole text.
+fn crude_extract(s: &str) -> String {
+    if let Some(k) = s.rfind("\\boxed{") {
+        let b = &s[k + 7..];
+        let mut depth = 1;
+        for (i, c) in b.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return b[..i].to_string();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    s.trim().trim_matches('$').to_string()
+}
+
+#[test]
+#[ignore = "development aid: reads /work/shared/corpus/math and prints disagreements"]
+fn corpus_agreement() {
+    let dir = std::path::Path::new("/work/shared/corpus/math");
+    let mut total = 0;
+    let mut agree = 0;
+    for name in [
+        "math_verify_tests",
+        "mario_eval_is_equiv",
+        "qwen25math_grader",
+        "hendrycks_math_equivalence",
+        "lighteval_extractive_match",
+    ] {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("{name}.jsonl"))) else { continue };
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let (Some(g), Some(c), Some(e)) = (v["answer"].as_str(), v["completion"].as_str(), v["expected"].as_bool())
+            else {
+                continue;
+            };
+            let g = crude_extract(g);
+            let p = crude_extract(c);
+            let r = equivalent(&g, &p, &MathConfig::default());
+            total += 1;
+            if (r.verdict == Verdict::Correct) == e {
+                agree += 1;
+            } else if g.len() < 200 && p.len() < 200 {
+                eprintln!(
+                    "MISMATCH {} exp={e} got={} gold={g:?} pred={p:?} :: {} | {:?} | {:?}",
+                    v["id"], r.verdict, r.reason, r.gold_parsed, r.pred_parsed
+                );
+            }
+        }
+    }
+    eprintln!("agreement {agree}/{total}");
+    assert!(agree * 100 >= total * 60);
+}
+
+#[test]
+#[ignore = "development aid: every MATH-500 gold must parse"]
+fn math500_golds_parse() {
+    let Ok(text) = std::fs::read_to_string("/work/shared/corpus/math/math500_problems.jsonl") else { return };
+    let mut bad = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let g = v["answer"].as_str().unwrap_or_default();
+        match parse_answer(g, &MathLimits::default()) {
+            Err(e) => {
+                bad += 1;
+                eprintln!("GOLD FAIL {g:?}: {e}");
+            }
+            Ok(e) => {
+                let printed = e.to_string();
+                let back = equivalent(g, &printed, &MathConfig::default());
+                if back.verdict != Verdict::Correct {
+                    bad += 1;
+                    eprintln!("ROUND TRIP {g:?} -> {printed:?}: {}", back.reason);
+                }
+            }
+        }
+    }
+    assert_eq!(bad, 0);
+}
+
+#[test]
+#[ignore = "development aid: runs testdata/math through `equivalent` with a crude extraction"]
+fn testdata_math_dev() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/math");
+    let mut total = 0;
+    let mut bad = 0;
+    let mut names: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    names.sort();
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let (Some(g), Some(c), Some(e)) = (v["answer"].as_str(), v["completion"].as_str(), v["expected"].as_bool())
+            else {
+                continue;
+            };
+            let start = std::time::Instant::now();
+            let r = equivalent(g, &crude_extract(c), &MathConfig::default());
+            let took = start.elapsed();
+            total += 1;
+            let want_verdict = v["expected_verdict"].as_str();
+            let ok = (r.verdict == Verdict::Correct) == e && want_verdict.is_none_or(|w| w == r.verdict.as_str());
+            if !ok || took.as_millis() > 20 {
+                bad += usize::from(!ok);
+                let short = |s: &str| s.chars().take(120).collect::<String>();
+                eprintln!(
+                    "{} {} exp={e} got={} {:?} gold={:?} pred={:?} :: {}",
+                    if ok { "SLOW" } else { "FAIL" },
+                    v["id"],
+                    r.verdict,
+                    took,
+                    short(g),
+                    short(&crude_extract(c)),
+                    short(&r.reason)
+                );
+            }
+        }
+    }
+    eprintln!("testdata/math: {} of {total} fail", bad);
+    assert_eq!(bad, 0);
+}
+
+#[test]
+fn big_integer_parse_is_fast() {
+    let big = "9".repeat(100_000);
+    let t = std::time::Instant::now();
+    let e = parse_answer(&big, &MathLimits::default());
+    assert!(e.is_ok());
+    eprintln!("parse 100k digits: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let r = equivalent(&big, &big, &MathConfig::default());
+    eprintln!("equivalent: {:?}", t.elapsed());
+    assert_eq!(r.verdict, Verdict::Correct);
+}
+
+fn limits() -> MathLimits {
+    MathLimits::default()
+}
+
+fn parse_limit_name(r: Result<Expr, MathError>) -> Option<&'static str> {
+    match r {
+        Err(MathError::Limit { limit, .. }) => Some(limit),
+        _ => None,
+    }
+}
+
+#[test]
+fn max_answer_bytes_boundary() {
+    let lim = MathLimits { max_answer_bytes: 10, ..limits() };
+    assert!(parse_answer("1234567890", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("12345678901", &lim)), Some("max_answer_bytes"));
+}
+
+#[test]
+fn max_depth_boundary() {
+    // `k` nested parentheses around `1` nest `k + 1` atoms.
+    let lim = MathLimits { max_depth: 5, ..limits() };
+    assert!(parse_answer("((((1))))", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("(((((1)))))", &lim)), Some("max_depth"));
+    // Postfix chains and quotient chains nest too.
+    assert!(parse_answer("1!!!!!", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("1!!!!!!", &lim)), Some("max_depth"));
+    assert!(parse_answer("1/2/3/4/5", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("1/2/3/4/5/6/7", &lim)), Some("max_depth"));
+    assert!(parse_answer("----1", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("-----1", &lim)), Some("max_depth"));
+}
+
+#[test]
+fn max_nodes_boundary() {
+    let lim = MathLimits { max_nodes: 9, ..limits() };
+    // Five atoms and four `+`: nine nodes.
+    assert!(parse_answer("1+2+3+4+5", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("1+2+3+4+5+6", &lim)), Some("max_nodes"));
+}
+
+#[test]
+fn max_integer_bits_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_integer_bits: 64, ..limits() }, ..MathConfig::default() };
+    assert_eq!(equivalent("2^{64}", "18446744073709551616", &cfg).verdict, Verdict::Correct);
+    // 2^65 is over budget; against itself written differently it cannot be decided.
+    assert_eq!(equivalent("2^{65}", "2 \\cdot 2^{64}", &cfg).verdict, Verdict::LimitExceeded);
+    // …but a small value is still told apart from it by magnitude.
+    assert_eq!(equivalent("2^{650}", "1", &cfg).verdict, Verdict::Incorrect);
+}
+
+#[test]
+fn max_factorial_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_factorial: 20, ..limits() }, ..MathConfig::default() };
+    assert_eq!(equivalent("20!", "2432902008176640000", &cfg).verdict, Verdict::Correct);
+    assert_eq!(equivalent("21!", "21 \\cdot 20!", &cfg).verdict, Verdict::LimitExceeded);
+}
+
+#[test]
+fn max_list_items_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_list_items: 3, ..limits() }, ..MathConfig::default() };
+    assert_eq!(equivalent("1,2,3", "3,2,1", &cfg).verdict, Verdict::Correct);
+    assert_eq!(equivalent("1,2,3,4", "4,3,2,1", &cfg).verdict, Verdict::LimitExceeded);
+}
+
+#[test]
+fn pm_expansion_limit() {
+    // Four `\pm` give 16 alternatives (the cap); five give a typed limit.
+    let four = "\\pm1\\pm2\\pm4\\pm8";
+    assert_eq!(eq(four, four), Verdict::Correct);
+    let four_list: Vec<String> = (0..16)
+        .map(|k| {
+            let v: i32 = [1, 2, 4, 8].iter().enumerate().map(|(b, x)| if k >> b & 1 == 1 { *x } else { -*x }).sum();
+            v.to_string()
+        })
+        .collect();
+    assert_eq!(eq(four, &four_list.join(",")), Verdict::Correct);
+    assert_eq!(eq("\\pm1\\pm2\\pm4\\pm8\\pm16", "1"), Verdict::LimitExceeded);
+}
+
+/// Runs `f` on a thread with rayon's and tokio's default stack (2 MiB).
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    let h = std::thread::Builder::new().stack_size(2 << 20).spawn(f);
+    assert!(h.is_ok_and(|h| h.join().is_ok()));
+}
+
+#[test]
+fn deep_inputs_on_a_2mib_stack() {
+    on_small_stack(|| {
+        let cfg = MathConfig::default();
+        let d = cfg.limits.max_depth;
+        let nest = |open: &str, close: &str, k: usize| format!("{}1{}", open.repeat(k), close.repeat(k));
+        let cases = [
+            nest("(", ")", d - 1),
+            nest("\\frac{1}{", "}", d / 2 - 1),
+            nest("\\sqrt{", "}", d / 2 - 1),
+            nest("2^{", "}", d / 2 - 1),
+            nest("|", "|", d - 1),
+            nest("-", "", d - 1),
+            nest("\\{", "\\}", d - 1),
+            nest("\\left(", "\\right)", d - 1),
+            format!("1{}", "!".repeat(d - 1)),
+            nest("{", "}", d - 1),
+        ];
+        for c in &cases {
+            // At the limit: parses, compares and drops without overflowing.
+            let r = equivalent(c, c, &cfg);
+            assert_eq!(r.verdict, Verdict::Correct, "{}", &c[..40.min(c.len())]);
+            let e = parse_answer(c, &cfg.limits);
+            assert!(e.is_ok(), "{}", &c[..40.min(c.len())]);
+            let _ = equivalent(c, "2", &cfg);
+        }
+        // One past: a typed limit, never an overflow.
+        let past = nest("(", ")", d);
+        assert_eq!(parse_limit_name(parse_answer(&past, &cfg.limits)), Some("max_depth"));
+        let braces = nest("{", "}", 100_000);
+        assert_eq!(equivalent("1", &braces, &cfg).verdict, Verdict::LimitExceeded);
+    });
+}
+
+#[test]
+#[ignore = "throughput measurement: run with --release --ignored --nocapture"]
+fn throughput() {
+    let cfg = MathConfig::default();
+    let measure = |name: &str, pairs: &[(String, String)]| {
+        let golds: Vec<Answer> = pairs.iter().map(|(g, _)| prepare(g, &cfg.limits).0).collect();
+        let start = std::time::Instant::now();
+        let mut n = 0usize;
+        let mut correct = 0usize;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for (g, (_, p)) in golds.iter().zip(pairs) {
+                correct += usize::from(check_answers(g, p, &cfg).verdict == Verdict::Correct);
+                n += 1;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {:.0} pairs/s ({n} pairs, {:.1}% correct)",
+            n as f64 / secs,
+            100.0 * correct as f64 / n as f64
+        );
+    };
+    let simple: Vec<(String, String)> = (0..1000).map(|k| (format!("{k}"), format!("{k}.0"))).collect();
+    measure("integer vs decimal (parse both sides)", &simple);
+    let same: Vec<(String, String)> = (0..1000).map(|k| (format!("{k}"), format!("{k}"))).collect();
+    measure("identical integers (string fast path)", &same);
+    let frac: Vec<(String, String)> =
+        (1..1000).map(|k| (format!("\\frac{{{k}}}{{{}}}", k + 1), format!("{k}/{}", k + 1))).collect();
+    measure("\\frac vs a/b", &frac);
+    let wrong: Vec<(String, String)> = (1..1000).map(|k| (format!("{k}"), format!("{}", k + 1))).collect();
+    measure("wrong integers", &wrong);
+    if let Ok(text) = std::fs::read_to_string("/work/shared/corpus/math/math500_problems.jsonl") {
+        let golds: Vec<String> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["answer"].as_str().map(String::from))
+            .collect();
+        let selfpairs: Vec<(String, String)> = golds.iter().map(|g| (g.clone(), format!("{g} "))).collect();
+        measure("MATH-500 golds vs themselves", &selfpairs);
+        let shifted: Vec<(String, String)> =
+            golds.iter().zip(golds.iter().cycle().skip(1)).map(|(g, p)| (g.clone(), p.clone())).collect();
+        measure("MATH-500 golds vs the next gold (wrong)", &shifted);
+        let sym: Vec<(String, String)> = golds
+            .iter()
+            .map(|g| (g.clone(), g.replace("\\frac", "\\dfrac").replace("\\left", "").replace("\\right", "")))
+            .collect();
+        measure("MATH-500 golds vs reformatted", &sym);
+    }
+}
+
+#[test]
+#[ignore = "development aid: print parsed MATH-500 golds"]
+fn print_math500() {
+    let Ok(text) = std::fs::read_to_string("/work/shared/corpus/math/math500_problems.jsonl") else { return };
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let g = v["answer"].as_str().unwrap_or_default();
+        if let Ok(e) = parse_answer(g, &MathLimits::default()) {
+            let p = e.to_string();
+            if p.replace(' ', "") != g.replace(' ', "") {
+                eprintln!("{g:<50} => {p}");
+            }
+        }
+    }
+}
+
+#[test]
+fn random_inputs_never_panic() {
+    on_small_stack(|| {
+        const PIECES: &[&str] = &[
+            "1",
+            "23",
+            "0.5",
+            ".7",
+            ",",
+            "{",
+            "}",
+            "(",
+            ")",
+            "[",
+            "]",
+            "\\{",
+            "\\}",
+            "|",
+            "+",
+            "-",
+            "*",
+            "/",
+            "^",
+            "_",
+            "!",
+            "\\%",
+            "=",
+            "<",
+            "\\le",
+            "\\frac",
+            "\\sqrt",
+            "\\text{ cm}",
+            "\\pi",
+            "x",
+            "y",
+            "e",
+            "i",
+            "\\infty",
+            "\\pm",
+            "\\cup",
+            "&",
+            "\\\\",
+            "\\begin{pmatrix}",
+            "\\end{pmatrix}",
+            " ",
+            "\\left(",
+            "\\right)",
+            "\\sin",
+            "\\log_",
+            "^\\circ",
+            "\\overline{3}",
+            "1e5",
+            "°",
+            "π",
+            "\\",
+            "\\binom",
+            ":",
+            ";",
+            "and",
+            "\\cdot",
+            "10^{",
+            "\\dfrac12",
+            "\\text{",
+            "$",
+            "√",
+            "é",
+            "\\é",
+            "9999999999",
+            "^{99}",
+            "!!",
+            "2^{2^{2^{2^{2}}}}",
+        ];
+        let cfg = MathConfig::default();
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut parsed = 0;
+        for _ in 0..20_000 {
+            let n = (next() % 6) as usize + 1;
+            let mut a = String::new();
+            let mut b = String::new();
+            for _ in 0..n {
+                a.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                b.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            let _ = equivalent(&a, &b, &cfg);
+            // The printed form of a parsed answer parses back to an equal answer.
+            if let Ok(e) = parse_answer(&a, &cfg.limits) {
+                parsed += 1;
+                let printed = e.to_string();
+                if !printed.contains('<') {
+                    let back = equivalent(&a, &printed, &cfg).verdict;
+                    assert!(
+                        matches!(back, Verdict::Correct | Verdict::LimitExceeded),
+                        "{a:?} printed as {printed:?}: {back}"
+                    );
+                }
+            }
+        }
+        assert!(parsed > 2_000, "only {parsed} random answers parsed");
+    });
+}
