@@ -292,7 +292,7 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
     let show = |name: &str, e: &arithmetic::Evaluation| {
         eprintln!(
             "rlvr train: {name:<14} accuracy {:.3} format {:.3} (greedy) | accuracy {:.3} format {:.3} (T={})",
-            e.accuracy, e.format, e.accuracy_sampled, e.format_sampled, o.grpo.temperature
+            e.accuracy, e.format, e.accuracy_sampled, e.format_sampled, o.eval_temperature
         )
     };
     show("before", &summary.before);

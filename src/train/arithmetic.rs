@@ -53,6 +53,8 @@ pub struct ArithmeticOptions {
     pub grpo: GrpoConfig,
     /// Held-out prompts evaluated (all 900 by default).
     pub eval_prompts: usize,
+    /// Temperature of the sampled (pass@1) evaluation, independent of the GRPO sampling temperature.
+    pub eval_temperature: f64,
     /// Start GRPO from this supervised checkpoint instead of training one.
     pub sft_checkpoint: Option<PathBuf>,
 }
@@ -77,9 +79,10 @@ impl Default for ArithmeticOptions {
             sft_learning_rate: 3e-3,
             p_drop_carry: 0.7,
             p_broken_format: 0.15,
-            grpo_steps: 60,
+            grpo_steps: 100,
             grpo,
             eval_prompts: 900,
+            eval_temperature: 1.0,
             sft_checkpoint: None,
         }
     }
@@ -92,9 +95,9 @@ pub struct Evaluation {
     pub accuracy: f64,
     /// Fraction whose format component scored 1, greedy decoding.
     pub format: f64,
-    /// Accuracy with one sample at the training temperature (pass@1).
+    /// Accuracy with one sample at the evaluation temperature (pass@1).
     pub accuracy_sampled: f64,
-    /// Format rate with one sample at the training temperature.
+    /// Format rate with one sample at the evaluation temperature.
     pub format_sampled: f64,
 }
 
@@ -306,7 +309,7 @@ pub fn run(
             (config, weights)
         }
     };
-    let temperature = options.grpo.temperature;
+    let temperature = options.eval_temperature;
     let eval_seed = options.seed ^ 0xE7A1;
     let t = Instant::now();
     let before = evaluate((&config, &sft), &tok, &held_out, rewards, temperature, eval_seed, device)?;
@@ -425,7 +428,7 @@ mod tests {
         let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         let options = ArithmeticOptions {
             sft_steps: env("RLVR_DEMO_SFT", 300),
-            grpo_steps: env("RLVR_DEMO_GRPO", 60),
+            grpo_steps: env("RLVR_DEMO_GRPO", 100),
             eval_prompts: env("RLVR_DEMO_EVAL", 900),
             ..ArithmeticOptions::default()
         };

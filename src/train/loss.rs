@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn loss_kl_clip_and_gradient_match_the_numpy_reference() {
-        let cases = include_str!("../../testdata/train/loss_cases.jsonl");
+        let cases = include_str!("../../testdata/train/loss_cases.ndjson");
         let mut n = 0;
         for line in cases.lines() {
             let case: Value = serde_json::from_str(line).unwrap();
@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn advantages_match_the_numpy_reference() {
-        for line in include_str!("../../testdata/train/advantage_cases.jsonl").lines() {
+        for line in include_str!("../../testdata/train/advantage_cases.ndjson").lines() {
             let case: Value = serde_json::from_str(line).unwrap();
             let id = case["id"].as_str().unwrap();
             let rewards: Vec<f64> = serde_json::from_value(case["rewards"].clone()).unwrap();

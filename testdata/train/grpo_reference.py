@@ -15,7 +15,7 @@ Follows TRL's GRPOTrainer (trl/trainer/grpo_trainer.py, `_compute_loss` and the 
 
 The gradient with respect to logp is a central finite difference of the loss above, not an
 analytic formula, so the Rust autograd is checked against something computed a different way.
-Run:  python3 testdata/train/grpo_reference.py   (rewrites loss_cases.jsonl and advantage_cases.jsonl)
+Run:  python3 testdata/train/grpo_reference.py   (rewrites loss_cases.ndjson and advantage_cases.ndjson)
 """
 import json
 import os
@@ -134,5 +134,5 @@ def write(name, rows):
 
 
 if __name__ == "__main__":
-    write("loss_cases.jsonl", loss_cases())
-    write("advantage_cases.jsonl", advantage_cases())
+    write("loss_cases.ndjson", loss_cases())
+    write("advantage_cases.ndjson", advantage_cases())
