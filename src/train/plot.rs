@@ -100,12 +100,30 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-/// Encodes 8-bit RGB pixels as a PNG (filter 0 on every row, stored deflate blocks).
+/// Encodes 8-bit RGB pixels as a PNG (filter 0 on every row, stored deflate blocks). A chart
+/// has a handful of colours, so up to 16 are written as a 4-bit palette image (6× smaller than RGB).
 pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Vec<u8> {
-    let mut raw = Vec::with_capacity((width * 3 + 1) * height);
+    let mut palette: Vec<[u8; 3]> = Vec::new();
+    for px in rgb.chunks(3) {
+        let c = [px[0], px[1], px[2]];
+        if !palette.contains(&c) {
+            palette.push(c);
+            if palette.len() > 16 {
+                break;
+            }
+        }
+    }
+    let indexed = palette.len() <= 16;
+    let mut raw = Vec::new();
     for row in rgb.chunks(width * 3) {
         raw.push(0);
-        raw.extend_from_slice(row);
+        if indexed {
+            let idx: Vec<u8> =
+                row.chunks(3).map(|p| palette.iter().position(|c| c[..] == p[..]).unwrap_or(0) as u8).collect();
+            raw.extend(idx.chunks(2).map(|pair| (pair[0] << 4) | pair.get(1).copied().unwrap_or(0)));
+        } else {
+            raw.extend_from_slice(row);
+        }
     }
     let mut zlib = vec![0x78, 0x01];
     let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
@@ -121,8 +139,11 @@ pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Vec<u8> {
     let mut header = Vec::new();
     header.extend_from_slice(&(width as u32).to_be_bytes());
     header.extend_from_slice(&(height as u32).to_be_bytes());
-    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    header.extend_from_slice(if indexed { &[4, 3, 0, 0, 0] } else { &[8, 2, 0, 0, 0] });
     chunk(&mut png, b"IHDR", &header);
+    if indexed {
+        chunk(&mut png, b"PLTE", &palette.concat());
+    }
     chunk(&mut png, b"IDAT", &zlib);
     chunk(&mut png, b"IEND", &[]);
     png
@@ -139,7 +160,13 @@ mod tests {
         let png = line_chart(&[Series { points: vec![0.2, 0.9, 0.5], color: [255, 0, 0] }], 0.0, 1.0, 300, 200);
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
         assert!(png.ends_with(&[0xAE, 0x42, 0x60, 0x82]));
-        // 200 rows of 1 + 300·3 bytes, stored in 3 blocks of ≤ 65 535 bytes plus framing.
-        assert_eq!(png.len(), 8 + 25 + (12 + 2 + 200 * 901 + 3 * 5 + 4) + 12);
+        // Four colours (white, grid, axes, line): a 4-bit palette image, 200 rows of 1 + 150
+        // bytes in one stored block, plus framing.
+        assert_eq!(png.len(), 8 + 25 + (12 + 4 * 3) + (12 + 2 + 200 * 151 + 5 + 4) + 12);
+        let mut many = Vec::new();
+        for i in 0..20u8 {
+            many.extend_from_slice(&[i, i, i]);
+        }
+        assert_eq!(encode_png(&many, 20, 1).len(), 8 + 25 + (12 + 2 + 61 + 5 + 4) + 12, "RGB beyond 16 colours");
     }
 }
