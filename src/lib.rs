@@ -11,6 +11,7 @@
 //! * [`io`]: streaming JSONL in and out;
 //! * [`server`]: the HTTP reward server (`rlvr serve`);
 //! * [`validate`]: offline dataset checks before training (`rlvr validate`);
+//! * [`train`]: an embedded candle GRPO trainer that learns from the engine's batch rewards;
 //! * [`cli`]: the `rlvr` command line.
 
 pub mod batch;
@@ -24,6 +25,7 @@ pub mod reward;
 pub mod sample;
 pub mod server;
 pub mod validate;
+pub mod train;
 
 pub use batch::Engine;
 pub use sample::{Outcome, Sample, Verdict};

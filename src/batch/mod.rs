@@ -158,7 +158,16 @@ impl Engine {
 
     fn judge_code(&self, sample: &Sample) -> Judgement {
         let report = crate::code::judge(sample, &self.config.code);
-        Judgement { verdict: report.verdict, extracted: None, error: report.error }
+        // A compile error or a sample-level error ran no test: the pass fraction is then absent,
+        // so a fraction recipe reports it instead of inventing 0 of 0.
+        let counted = report.total > 0;
+        Judgement {
+            verdict: report.verdict,
+            extracted: None,
+            error: report.error,
+            tests_passed: counted.then(|| u32::try_from(report.passed).unwrap_or(u32::MAX)),
+            tests_total: counted.then(|| u32::try_from(report.total).unwrap_or(u32::MAX)),
+        }
     }
 
     fn judge_math(&self, sample: &Sample, golds: &GoldCache, recipe: &str) -> Result<Judgement, String> {

@@ -1,0 +1,448 @@
+//! The CPU demonstration: a tiny model learns two-digit addition with visible reasoning, first
+//! from a noisy teacher (supervised), then by GRPO from the engine's `r1-math` rewards; held-out
+//! prompts measure accuracy and format before and after, and a control run from the same
+//! checkpoint and seed trains on shuffled rewards.
+//!
+//! Prompts are `47+35=`; the teacher writes `<think>7+5=12 4+3+1=8</think>\boxed{82}`. The
+//! teacher is wrong on purpose: on problems with a carry it drops the carry with probability
+//! [`ArithmeticOptions::p_drop_carry`] (`4+3=7`, answer 72), and with probability
+//! [`ArithmeticOptions::p_broken_format`] it omits `</think>`. Supervised training copies both
+//! faults; only the verifier's reward can tell the model which of its habits are right. Problems
+//! with `(a + 2b) mod 9 = 0` (900 of 8100) never appear in training: they are the held-out set.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use super::checkpoint::{self, TrainerState};
+use super::grpo::{GrpoConfig, Prompt, Trainer, pack, token_logprobs};
+use super::metrics::{MetricsLog, StepMetrics};
+use super::model::{Model, ModelConfig, Weights, init_weights};
+use super::optim::{AdamW, AdamWConfig};
+use super::plot::{Series, line_chart};
+use super::reward::{RewardItem, RewardSource};
+use super::rng::Rng;
+use super::sampler::{Rollout, SamplingConfig, generate};
+use super::tokenizer::{SymbolTokenizer, TextTokenizer};
+
+/// The symbols of the task's tokenizer (after `<pad>` and `<eos>`).
+pub const SYMBOLS: &[&str] =
+    &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "=", " ", "<think>", "</think>", "\\boxed{", "}"];
+
+/// The demo's knobs; the defaults are the reported run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArithmeticOptions {
+    /// Seed for initialisation, teacher noise, sampling and shuffling.
+    pub seed: u64,
+    /// Supervised steps on the noisy teacher.
+    pub sft_steps: usize,
+    /// Sequences per supervised step.
+    pub sft_batch_size: usize,
+    /// Peak supervised learning rate (linear warm-up over 5 % of the steps, cosine to 10 %).
+    pub sft_learning_rate: f64,
+    /// Probability that the teacher drops the carry on a problem that has one.
+    pub p_drop_carry: f64,
+    /// Probability that the teacher omits `</think>`.
+    pub p_broken_format: f64,
+    /// GRPO steps (for the trained run and the control each).
+    pub grpo_steps: usize,
+    /// GRPO options (TRL names).
+    pub grpo: GrpoConfig,
+    /// Held-out prompts evaluated (all 900 by default).
+    pub eval_prompts: usize,
+    /// Temperature of the sampled (pass@1) evaluation, independent of the GRPO sampling temperature.
+    pub eval_temperature: f64,
+    /// Start GRPO from this supervised checkpoint instead of training one.
+    pub sft_checkpoint: Option<PathBuf>,
+}
+
+impl Default for ArithmeticOptions {
+    fn default() -> Self {
+        let mut grpo = GrpoConfig {
+            num_generations: 8,
+            prompts_per_step: 16,
+            temperature: 1.0,
+            max_completion_length: 24,
+            micro_batch_size: 128,
+            ..GrpoConfig::default()
+        };
+        grpo.loss.epsilon_high = 0.28;
+        grpo.loss.max_completion_length = 24;
+        grpo.optimizer = AdamWConfig { learning_rate: 3e-4, ..AdamWConfig::default() };
+        ArithmeticOptions {
+            seed: 20261129,
+            sft_steps: 300,
+            sft_batch_size: 64,
+            sft_learning_rate: 3e-3,
+            p_drop_carry: 0.7,
+            p_broken_format: 0.15,
+            grpo_steps: 100,
+            grpo,
+            eval_prompts: 900,
+            eval_temperature: 1.0,
+            sft_checkpoint: None,
+        }
+    }
+}
+
+/// Held-out accuracy and format rate of one model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Fraction of held-out prompts answered correctly, greedy decoding.
+    pub accuracy: f64,
+    /// Fraction whose format component scored 1, greedy decoding.
+    pub format: f64,
+    /// Accuracy with one sample at the evaluation temperature (pass@1).
+    pub accuracy_sampled: f64,
+    /// Format rate with one sample at the evaluation temperature.
+    pub format_sampled: f64,
+}
+
+/// What `rlvr train --task arithmetic` writes to `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Held-out numbers of the supervised model.
+    pub before: Evaluation,
+    /// Held-out numbers after GRPO with the engine's rewards.
+    pub after: Evaluation,
+    /// Held-out numbers after the same GRPO run with shuffled rewards.
+    pub control_after: Evaluation,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+    /// Seconds of supervised training, GRPO and the control.
+    pub stage_seconds: StageSeconds,
+    /// Number of held-out prompts evaluated.
+    pub held_out: usize,
+    /// The recipe the rewards came from.
+    pub recipe: String,
+    /// The options of the run.
+    pub options: ArithmeticOptions,
+}
+
+/// Time per stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageSeconds {
+    /// Supervised training (0 when loaded from a checkpoint).
+    pub sft: f64,
+    /// GRPO with real rewards.
+    pub grpo: f64,
+    /// GRPO with shuffled rewards.
+    pub control: f64,
+    /// All evaluations.
+    pub eval: f64,
+}
+
+/// The task's tokenizer.
+pub fn tokenizer() -> Result<TextTokenizer, TrainError> {
+    Ok(TextTokenizer::Symbols(SymbolTokenizer::new(SYMBOLS)?))
+}
+
+/// A problem `a + b`.
+pub type Problem = (u32, u32);
+
+/// Whether `(a, b)` is held out from training.
+pub fn is_held_out(a: u32, b: u32) -> bool {
+    (a + 2 * b).is_multiple_of(9)
+}
+
+/// All problems with two-digit operands, split into (training, held-out).
+pub fn problems() -> (Vec<Problem>, Vec<Problem>) {
+    (10..100).flat_map(|a| (10..100).map(move |b| (a, b))).partition(|&(a, b)| !is_held_out(a, b))
+}
+
+/// The prompt text of `a + b`.
+pub fn prompt_text(a: u32, b: u32) -> String {
+    format!("{a}+{b}=")
+}
+
+/// The teacher's completion; `drop_carry` forgets the carry into the tens, `broken_format` omits `</think>`.
+pub fn teacher(a: u32, b: u32, drop_carry: bool, broken_format: bool) -> String {
+    let (ua, ub, ta, tb) = (a % 10, b % 10, a / 10, b / 10);
+    let units = ua + ub;
+    let carry = if drop_carry { 0 } else { units / 10 };
+    let tens = ta + tb + carry;
+    let tens_step = if carry > 0 { format!("{ta}+{tb}+{carry}={tens}") } else { format!("{ta}+{tb}={tens}") };
+    let answer = tens * 10 + units % 10;
+    let close = if broken_format { "" } else { "</think>" };
+    format!("<think>{ua}+{ub}={units} {tens_step}{close}\\boxed{{{answer}}}")
+}
+
+fn to_prompt(tok: &TextTokenizer, (a, b): (u32, u32)) -> Result<Prompt, TrainError> {
+    let text = prompt_text(a, b);
+    Ok(Prompt { ids: tok.encode(&text)?, text, answer: (a + b).to_string() })
+}
+
+fn cosine_lr(step: usize, total: usize, peak: f64) -> f64 {
+    let warmup = (total / 20).max(1);
+    if step < warmup {
+        return peak * (step + 1) as f64 / warmup as f64;
+    }
+    let progress = (step - warmup) as f64 / (total - warmup).max(1) as f64;
+    peak * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()))
+}
+
+/// Supervised training on the noisy teacher; returns the mean loss of the last 10 % of steps.
+pub fn supervised(
+    config: &ModelConfig,
+    weights: &Weights,
+    tok: &TextTokenizer,
+    options: &ArithmeticOptions,
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<f64, TrainError> {
+    let (train, _) = problems();
+    let mut opt = AdamW::new(
+        weights,
+        AdamWConfig { learning_rate: options.sft_learning_rate, weight_decay: 0.01, ..AdamWConfig::default() },
+    )?;
+    let mut tail = Vec::new();
+    for step in 0..options.sft_steps {
+        opt.set_learning_rate(cosine_lr(step, options.sft_steps, options.sft_learning_rate));
+        let mut rows = Vec::with_capacity(options.sft_batch_size);
+        for _ in 0..options.sft_batch_size {
+            let (a, b) = train[rng.below(train.len())];
+            let has_carry = a % 10 + b % 10 >= 10;
+            let drop = has_carry && rng.uniform() < options.p_drop_carry;
+            let broken = rng.uniform() < options.p_broken_format;
+            let mut completion = tok.encode(&teacher(a, b, drop, broken))?;
+            completion.push(tok.eos_id());
+            rows.push(Rollout { prompt: tok.encode(&prompt_text(a, b))?, completion, truncated: false });
+        }
+        let refs: Vec<&Rollout> = rows.iter().collect();
+        let packed = pack(&refs, tok.pad_id(), false, device)?;
+        let model = Model::new(config, weights, device)?;
+        let lp = token_logprobs(&model, &packed, 1.0)?;
+        let tokens = packed.mask.sum_all()?;
+        let loss = (lp.logp * &packed.mask)?.sum_all()?.neg()?.broadcast_div(&tokens)?;
+        let value = loss.to_scalar::<f32>()? as f64;
+        if !value.is_finite() {
+            return Err(TrainError::NonFinite { what: "loss", step: step + 1 });
+        }
+        let grads = opt.gradients(&loss.backward()?);
+        opt.step(&grads)?;
+        if step >= options.sft_steps - options.sft_steps.div_ceil(10) {
+            tail.push(value);
+        }
+    }
+    Ok(tail.iter().sum::<f64>() / tail.len().max(1) as f64)
+}
+
+/// Held-out accuracy and format rate, greedy and at `temperature`, scored by `rewards`.
+pub fn evaluate(
+    (config, weights): (&ModelConfig, &Weights),
+    tok: &TextTokenizer,
+    prompts: &[Prompt],
+    rewards: &dyn RewardSource,
+    temperature: f64,
+    seed: u64,
+    device: &Device,
+) -> Result<Evaluation, TrainError> {
+    let model = Model::new(config, weights, device)?;
+    let mut rng = Rng::new(seed);
+    let mut run = |temperature: f64| -> Result<(f64, f64), TrainError> {
+        let sampling = SamplingConfig { temperature, top_p: 1.0, max_new_tokens: 24, stop_tokens: vec![tok.eos_id()] };
+        let (mut correct, mut formatted) = (0usize, 0.0);
+        for chunk in prompts.chunks(256) {
+            let ids: Vec<Vec<u32>> = chunk.iter().map(|p| p.ids.clone()).collect();
+            let rollouts = generate(&model, &ids, &sampling, tok.pad_id(), &mut rng, device)?;
+            let texts: Vec<String> = rollouts.iter().map(|r| tok.decode(&r.completion)).collect::<Result<_, _>>()?;
+            let items: Vec<RewardItem<'_>> = chunk
+                .iter()
+                .zip(&texts)
+                .map(|(p, t)| RewardItem { prompt: &p.text, completion: t, answer: &p.answer })
+                .collect();
+            for s in rewards.score(&items) {
+                correct += s.correct as usize;
+                formatted += s.components.iter().filter(|(k, _)| k.contains("format")).map(|(_, v)| *v).sum::<f64>();
+            }
+        }
+        let n = prompts.len().max(1) as f64;
+        Ok((correct as f64 / n, formatted / n))
+    };
+    let (accuracy, format) = run(0.0)?;
+    let (accuracy_sampled, format_sampled) = run(temperature)?;
+    Ok(Evaluation { accuracy, format, accuracy_sampled, format_sampled })
+}
+
+fn copy_weights(weights: &Weights) -> Result<Weights, TrainError> {
+    let mut out = Weights::new();
+    for (k, v) in weights {
+        out.insert(k.clone(), candle_core::Var::from_tensor(&v.as_tensor().copy()?)?);
+    }
+    Ok(out)
+}
+
+/// Runs the whole demonstration and writes `summary.json`, `metrics.jsonl`, `reward_curve.png`
+/// and the `sft/`, `grpo/` and `control/` checkpoints under `out`.
+pub fn run(
+    options: &ArithmeticOptions,
+    rewards: &dyn RewardSource,
+    recipe: &str,
+    out: &Path,
+    device: &Device,
+) -> Result<Summary, TrainError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let tok = tokenizer()?;
+    let mut rng = Rng::new(options.seed);
+    let (train, held_out) = problems();
+    let held_out: Vec<Prompt> =
+        held_out.into_iter().take(options.eval_prompts).map(|p| to_prompt(&tok, p)).collect::<Result<_, _>>()?;
+    let mut stages = StageSeconds::default();
+    let (config, sft) = match &options.sft_checkpoint {
+        Some(dir) => {
+            let (state, weights) = checkpoint::load(dir, device)?;
+            (state.model, weights)
+        }
+        None => {
+            let t = Instant::now();
+            let config = ModelConfig::tiny(tok.vocab_size());
+            let weights = init_weights(&config, &mut rng, device)?;
+            supervised(&config, &weights, &tok, options, &mut rng, device)?;
+            let state =
+                TrainerState { model: config.clone(), step: options.sft_steps, rng: rng.clone(), stage: "sft".into() };
+            checkpoint::save(&out.join("sft"), &weights, None, &state)?;
+            stages.sft = t.elapsed().as_secs_f64();
+            (config, weights)
+        }
+    };
+    let temperature = options.eval_temperature;
+    let eval_seed = options.seed ^ 0xE7A1;
+    let t = Instant::now();
+    let before = evaluate((&config, &sft), &tok, &held_out, rewards, temperature, eval_seed, device)?;
+    stages.eval += t.elapsed().as_secs_f64();
+    let mut log = MetricsLog::create(&out.join("metrics.jsonl"))?;
+    let mut curves: Vec<Vec<StepMetrics>> = Vec::new();
+    let mut results = Vec::new();
+    for (name, shuffle) in [("grpo", false), ("control", true)] {
+        let t = Instant::now();
+        let grpo = GrpoConfig { shuffle_rewards: shuffle, ..options.grpo.clone() };
+        let mut trainer =
+            Trainer::new(config.clone(), copy_weights(&sft)?, &tok, rewards, grpo, options.seed, device.clone())?
+                .with_run_name(name);
+        // The same prompt order for both runs: only the rewards differ.
+        let mut prompt_rng = Rng::new(options.seed ^ 0x9E37);
+        let mut curve = Vec::new();
+        for _ in 0..options.grpo_steps {
+            let prompts: Vec<Prompt> = (0..options.grpo.prompts_per_step)
+                .map(|_| to_prompt(&tok, train[prompt_rng.below(train.len())]))
+                .collect::<Result<_, _>>()?;
+            let metrics = trainer.step(&prompts)?;
+            log.write(&metrics)?;
+            curve.push(metrics);
+        }
+        let state = TrainerState {
+            model: config.clone(),
+            step: trainer.optimizer().steps(),
+            rng: trainer.rng().clone(),
+            stage: name.into(),
+        };
+        checkpoint::save(&out.join(name), trainer.weights(), Some(trainer.optimizer()), &state)?;
+        let elapsed = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        results.push(evaluate((&config, trainer.weights()), &tok, &held_out, rewards, temperature, eval_seed, device)?);
+        stages.eval += t.elapsed().as_secs_f64();
+        if shuffle {
+            stages.control = elapsed
+        } else {
+            stages.grpo = elapsed
+        }
+        curves.push(curve);
+    }
+    let series: Vec<Series> = curves
+        .iter()
+        .zip([[0u8, 90, 200], [220, 50, 40]])
+        .map(|(c, color)| Series { points: c.iter().map(|m| m.accuracy).collect(), color })
+        .collect();
+    let png = line_chart(&series, 0.0, 1.0, 640, 400);
+    let plot_path = out.join("reward_curve.png");
+    std::fs::write(&plot_path, png).map_err(|e| TrainError::io(&plot_path, e))?;
+    let summary = Summary {
+        before,
+        after: results[0],
+        control_after: results[1],
+        seconds: started.elapsed().as_secs_f64(),
+        stage_seconds: stages,
+        held_out: held_out.len(),
+        recipe: recipe.to_string(),
+        options: options.clone(),
+    };
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| TrainError::Config(e.to_string()))?;
+    std::fs::write(out.join("summary.json"), json).map_err(|e| TrainError::io(out.join("summary.json"), e))?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teacher_writes_the_right_and_the_buggy_solutions() {
+        assert_eq!(teacher(47, 35, false, false), "<think>7+5=12 4+3+1=8</think>\\boxed{82}");
+        assert_eq!(teacher(47, 35, true, false), "<think>7+5=12 4+3=7</think>\\boxed{72}");
+        assert_eq!(teacher(99, 99, false, true), "<think>9+9=18 9+9+1=19\\boxed{198}");
+        assert_eq!(teacher(12, 34, true, false), "<think>2+4=6 1+3=4</think>\\boxed{46}");
+        let tok = tokenizer().unwrap();
+        let ids = tok.encode(&teacher(99, 99, false, false)).unwrap();
+        assert_eq!(tok.decode(&ids).unwrap(), teacher(99, 99, false, false));
+        assert!(ids.len() < ArithmeticOptions::default().grpo.max_completion_length, "{} tokens", ids.len());
+    }
+
+    /// A development stand-in for the engine's `r1-math` (last `\boxed{}` integer equals the
+    /// gold; format 1 for one `<think>…</think>` then the answer), used only to tune the demo
+    /// while the engine's math verifier was being built. The shipped `rlvr train` uses the engine.
+    struct StandIn;
+
+    impl RewardSource for StandIn {
+        fn score(&self, items: &[RewardItem<'_>]) -> Vec<crate::train::reward::ScoredCompletion> {
+            items
+                .iter()
+                .map(|i| {
+                    let c = i.completion;
+                    let boxed = c.rfind("\\boxed{").and_then(|p| {
+                        let rest = &c[p + 7..];
+                        rest.find('}').map(|e| rest[..e].to_string())
+                    });
+                    let correct = boxed.as_deref() == Some(i.answer);
+                    let format = c.starts_with("<think>") && c.matches("</think>").count() == 1;
+                    let score = |b: bool| b as u8 as f64;
+                    crate::train::reward::ScoredCompletion {
+                        reward: score(correct) + score(format),
+                        correct,
+                        components: [("accuracy".into(), score(correct)), ("think_format".into(), score(format))]
+                            .into_iter()
+                            .collect(),
+                        error: false,
+                    }
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    #[ignore = "minutes of CPU: tuning run of the demo with a stand-in reward (RLVR_DEMO_SFT, RLVR_DEMO_GRPO)"]
+    fn demo_with_a_stand_in_reward() {
+        let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+        let options = ArithmeticOptions {
+            sft_steps: env("RLVR_DEMO_SFT", 300),
+            grpo_steps: env("RLVR_DEMO_GRPO", 100),
+            eval_prompts: env("RLVR_DEMO_EVAL", 900),
+            ..ArithmeticOptions::default()
+        };
+        let out = std::env::temp_dir().join("rlvr-demo-standin");
+        let summary = run(&options, &StandIn, "stand-in", &out, &Device::Cpu).unwrap();
+        eprintln!("{}", serde_json::to_string_pretty(&summary).unwrap());
+    }
+
+    #[test]
+    fn held_out_prompts_never_reach_training() {
+        let (train, held) = problems();
+        assert_eq!(train.len() + held.len(), 8100);
+        assert_eq!(held.len(), 900);
+        assert!(train.iter().all(|&(a, b)| !is_held_out(a, b)));
+        assert!(held.iter().all(|&(a, b)| is_held_out(a, b)));
+    }
+}

@@ -1,0 +1,102 @@
+//! An embedded GRPO trainer on candle whose rewards come from [`crate::Engine::score_batch`].
+//!
+//! The stages follow one training step: [`tokenizer`] turns text into ids, [`model`] is a
+//! Llama/Qwen2-style decoder written with differentiable ops only, [`sampler`] draws `G`
+//! completions per prompt with a KV cache, [`reward`] scores them through the engine,
+//! [`loss`] turns rewards into group-normalised advantages and TRL's clipped surrogate,
+//! [`optim`] clips gradients and applies AdamW, and [`grpo`] runs the loop, writes metrics
+//! ([`metrics`], [`plot`]) and checkpoints ([`checkpoint`]). [`gguf`] loads real weights and
+//! their tokenizer from a GGUF file; [`arithmetic`] is the CPU demonstration task.
+//!
+//! Why the trainer owns its model: candle-nn 0.11's fused kernels (`ops::rms_norm`,
+//! `softmax_last_dim`, `rotary_emb::rope*`, `sdpa`) have no backward pass, so gradients stop
+//! there silently and AdamW skips the weights behind them while the loss still falls. Every
+//! op on the training path here is a composite of differentiable tensor ops, and a test checks
+//! that every trainable tensor receives a non-zero gradient.
+
+pub mod arithmetic;
+pub mod checkpoint;
+pub mod gguf;
+pub mod grpo;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod plot;
+pub mod reward;
+pub mod rng;
+pub mod sampler;
+pub mod tokenizer;
+
+use candle_core::Device;
+
+/// Everything that can go wrong while building, loading or training a model.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A tensor operation failed (shape mismatch, out of memory, unsupported device, …).
+    #[error("tensor operation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A configuration value is out of its documented range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A weight file lacks a tensor or has one of the wrong shape.
+    #[error("weights: {0}")]
+    Weights(String),
+    /// Text could not be tokenized, or ids could not be decoded.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// A sequence is longer than the model's position limit.
+    #[error("sequence of {len} tokens exceeds the model's max_position_embeddings {max}")]
+    TooLong {
+        /// The sequence length asked for.
+        len: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The loss or a gradient became NaN or infinite.
+    #[error("non-finite {what} at step {step}")]
+    NonFinite {
+        /// What was not finite (`loss`, `grad_norm`).
+        what: &'static str,
+        /// The optimizer step.
+        step: usize,
+    },
+    /// A checkpoint is unreadable or belongs to another model.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl TrainError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        TrainError::Io { path: path.into(), source }
+    }
+}
+
+/// Parses a device name: `cpu` or `cuda:N` (the latter needs the `cuda` feature).
+pub fn parse_device(name: &str) -> Result<Device, TrainError> {
+    if name == "cpu" {
+        return Ok(Device::Cpu);
+    }
+    if let Some(ordinal) = name.strip_prefix("cuda:") {
+        let ordinal: usize =
+            ordinal.parse().map_err(|_| TrainError::Config(format!("bad device `{name}`: expected cuda:N")))?;
+        return Device::new_cuda(ordinal).map_err(|e| {
+            TrainError::Config(format!("device `{name}` unavailable (build with `--features cuda`): {e}"))
+        });
+    }
+    Err(TrainError::Config(format!("unknown device `{name}`: expected `cpu` or `cuda:N`")))
+}
