@@ -24,8 +24,8 @@ pub mod math;
 pub mod reward;
 pub mod sample;
 pub mod server;
-pub mod validate;
 pub mod train;
+pub mod validate;
 
 pub use batch::Engine;
 pub use sample::{Outcome, Sample, Verdict};

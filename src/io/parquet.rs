@@ -319,7 +319,10 @@ mod tests {
         let path = temp("out.parquet");
         let mut writer = OutcomeWriter::create(&path).unwrap();
         let mut components = BTreeMap::new();
-        components.insert("accuracy".to_string(), crate::sample::ComponentScore { score: 1.0, weight: 1.0, length_unit: None });
+        components.insert(
+            "accuracy".to_string(),
+            crate::sample::ComponentScore { score: 1.0, weight: 1.0, length_unit: None },
+        );
         writer.push(Outcome {
             id: json!("a"),
             reward: 1.0,
