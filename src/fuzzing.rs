@@ -14,8 +14,11 @@ use crate::math::{MathConfig, check};
 use crate::reward::{Recipe, RecipeError};
 use crate::sample::Sample;
 
+/// One fuzz oracle: panics when a property is violated.
+pub type Oracle = fn(&[u8]);
+
 /// The fuzz targets by name, for replaying regressions.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
+pub const TARGETS: &[(&str, Oracle)] =
     &[("extract", extract), ("math_check", math_check), ("sample_line", sample_line), ("recipe", recipe)];
 
 /// Extraction never panics, and an extracted answer is a real span on character boundaries.
@@ -66,5 +69,47 @@ pub fn recipe(data: &[u8]) {
             assert!(line >= 1 && line <= text.lines().count() + 1, "line {line} outside the file")
         }
         Err(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TARGETS;
+
+    /// Replays every committed input under `fuzz/regressions/<target>/` through its oracle, and runs
+    /// every oracle over the bundled sample batch's lines, completions and gold/completion pairs.
+    #[test]
+    fn regressions_and_samples_satisfy_every_oracle() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut replayed = 0;
+        for (name, oracle) in TARGETS {
+            let dir = root.join("fuzz/regressions").join(name);
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let data = std::fs::read(entry.path()).expect("regression input is readable");
+                oracle(&data);
+                replayed += 1;
+            }
+        }
+        let samples = std::fs::read_to_string(root.join("testdata/samples.jsonl")).expect("sample batch is readable");
+        let mut checked = 0;
+        for line in samples.lines() {
+            super::sample_line(line.as_bytes());
+            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(line) {
+                let completion = map.get("completion").and_then(|v| v.as_str()).unwrap_or_default();
+                super::extract(completion.as_bytes());
+                if let Some(gold) = map.get("answer").and_then(|v| v.as_str()) {
+                    super::math_check(format!("{gold}\0{completion}").as_bytes());
+                }
+            }
+            checked += 1;
+        }
+        for recipe in std::fs::read_dir(root.join("verifiers")).expect("verifiers/ exists").flatten() {
+            if recipe.path().extension().is_some_and(|x| x == "toml") {
+                super::recipe(&std::fs::read(recipe.path()).expect("recipe is readable"));
+                checked += 1;
+            }
+        }
+        assert!(checked >= 16, "only {checked} inputs checked ({replayed} regressions replayed)");
     }
 }
