@@ -180,8 +180,8 @@ fn read_sample(case: &Map<String, Value>) -> Result<Check, String> {
     if expect.is_empty() {
         return Err("the case has no label (`expected`, `expect_pass`, `expected_verdict`, …)".into());
     }
-    // The recipe the engine will pick, so cases for a verifier not built yet are reported as
-    // ignored (run them with `-- --ignored`) instead of failing.
+    // The recipe the engine will pick: a case for a recipe the engine does not register (asked
+    // of `Engine::recipes`, never read from an error message) is reported as ignored.
     let needs_recipe = match case.get("recipe") {
         Some(Value::String(r)) => Some(r.clone()),
         _ if case.get("answer").is_none_or(Value::is_null) && case.contains_key("tests") => Some("code".into()),
@@ -517,15 +517,6 @@ impl Case {
                 }
                 let line = sample.to_string();
                 let outcome = score_line(engine, &line)?;
-                // The recipe may exist before its verifier does (the engine then says so): such a
-                // case is not run yet, rather than failed. Only for cases that name a recipe or
-                // need `code`, so a math case can never be hidden this way.
-                if needs_recipe.is_some()
-                    && outcome.verdict == rlvr::Verdict::Error
-                    && let Some(err) = outcome.error.as_deref().filter(|e| e.contains("not built yet"))
-                {
-                    return Ok(Completion::ignored_with(err));
-                }
                 let diffs = expect.diff(&outcome);
                 if diffs.is_empty() { Ok(Completion::Completed) } else { Err(describe(sample, &outcome, &diffs)) }
             }
