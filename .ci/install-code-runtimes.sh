@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the code verifier needs: apt toolchain (clang-16 → wasm32-wasi, libc++, bubblewrap),
+# Install what the code verifier needs: apt toolchain (clang-16 for the CPython build; clang-22 → wasm32-wasi with libc++ 22 for C/C++; bubblewrap),
 # the rustup wasm32-wasip1 target, and the CPython WASI runtime, built once and cached outside the
 # repository under $RLVR_RUNTIMES (default ~/.cache/rlvr/runtimes)/python-<key>, where <key> is the
 # SHA-256 of the runtime's inputs (see verifiers/runtimes.toml). Re-running is cheap: a cached
@@ -9,6 +9,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 RT=verifiers/runtimes
 PKGS=$(awk '/^apt = \[/{f=1} f{print} f&&/\]/{exit}' verifiers/runtimes.toml | sed 's/^apt = //' | tr -d '[]",' | tr -s ' \n' ' ')
+# C/C++ submissions compile with LLVM 22 (libc++ 22 for wasm32; the C++ exception runtime is built
+# by rlvr from verifiers/runtimes/cxx-eh). Listed here rather than in runtimes.toml, whose hash keys
+# the CPython runtime, so the toolchain can change without rebuilding CPython.
+PKGS="$PKGS clang-22 lld-22 libclang-rt-22-dev-wasm32 libc++-22-dev-wasm32 libc++abi-22-dev-wasm32"
 echo "install-code-runtimes: apt: $PKGS"
 export DEBIAN_FRONTEND=noninteractive
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)

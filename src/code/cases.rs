@@ -2,19 +2,22 @@
 //! and, where a case lists them, the per-test verdicts (`expected_test_verdicts`). Needs the
 //! toolchain and runtimes from `.ci/install-code-runtimes.sh`, hence `#[ignore]`:
 //! `cargo test --lib code::cases -- --ignored`. `RLVR_CASE_FILTER` selects cases by id substring.
-//! Cases in [`KNOWN_FAILURES`] must fail (an unexpected pass is reported too). Adversarial cases run
-//! twice and must get identical per-test verdicts.
+//! Cases listed in `testdata/known_failures/code.toml` (the one list of known code failures, shared
+//! with `cargo test --test testdata`) must fail (an unexpected pass is reported too). Adversarial
+//! cases run twice and must get identical per-test verdicts.
 
 use super::{CodeConfig, TestVerdict, judge};
 use crate::sample::Sample;
 
-/// Cases this verifier gets wrong on purpose, with the reason.
-pub const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("code/adversarial/cpp_exceptions_ok", "Debian's wasm32 libc++abi 16 has no exception support: CE"),
-    ("code/adversarial/rust_threads", "std::thread::spawn is unsupported on wasm32-wasip1: RE"),
-];
+/// The ids of the known failures: keys of `testdata/known_failures/code.toml` are `file::id`.
+fn known_failures() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/known_failures/code.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let table: toml::Table = toml::from_str(&text).unwrap_or_default();
+    table.keys().filter_map(|k| k.split_once("::").map(|(_, id)| id.to_string())).collect()
+}
 
-fn check_case(line: &str, config: &CodeConfig) -> Result<Option<String>, String> {
+fn check_case(line: &str, config: &CodeConfig, known: &[String]) -> Result<Option<String>, String> {
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let id = value["id"].as_str().unwrap_or("?").to_string();
     if let Ok(filter) = std::env::var("RLVR_CASE_FILTER")
@@ -49,7 +52,7 @@ fn check_case(line: &str, config: &CodeConfig) -> Result<Option<String>, String>
             problems.push(format!("second run gave {again:?}, first {got:?}"));
         }
     }
-    let known = KNOWN_FAILURES.iter().any(|(k, _)| *k == id);
+    let known = known.contains(&id);
     let detail = || {
         let first = report.tests.iter().find(|t| t.verdict != TestVerdict::AC);
         format!(
@@ -61,7 +64,9 @@ fn check_case(line: &str, config: &CodeConfig) -> Result<Option<String>, String>
     };
     match (problems.is_empty(), known) {
         (true, false) | (false, true) => Ok(Some(id)),
-        (true, true) => Err(format!("{id}: known failure passed unexpectedly; remove it from KNOWN_FAILURES")),
+        (true, true) => {
+            Err(format!("{id}: known failure passed unexpectedly; remove it from testdata/known_failures/code.toml"))
+        }
         (false, false) => Err(detail()),
     }
 }
@@ -70,6 +75,7 @@ fn check_case(line: &str, config: &CodeConfig) -> Result<Option<String>, String>
 #[ignore = "needs the code toolchain and runtimes (.ci/install-code-runtimes.sh)"]
 fn testdata_code_cases() {
     let config = CodeConfig::default();
+    let known = known_failures();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/code");
     let mut failures = Vec::new();
     let mut ran = 0;
@@ -77,7 +83,7 @@ fn testdata_code_cases() {
     files.sort();
     for path in files.iter().filter(|p| p.extension().is_some_and(|x| x == "jsonl")) {
         for line in std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.trim().is_empty()) {
-            match check_case(line, &config) {
+            match check_case(line, &config, &known) {
                 Ok(Some(_)) => ran += 1,
                 Ok(None) => {}
                 Err(e) => failures.push(e),

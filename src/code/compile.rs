@@ -48,7 +48,8 @@ pub struct CompileJob<'a> {
     pub language: &'static str,
     /// The command line, as seen inside the sandbox (sources are in the working directory `/src`).
     pub argv: Vec<String>,
-    /// Source files written to `/src`: `(file name, contents)`.
+    /// Files written to `/src`: `(file name, contents)`. The first is the submission (the only one
+    /// `source_bytes` counts); the rest are rlvr's (shims, headers, prebuilt runtime objects).
     pub sources: Vec<(String, &'a [u8])>,
     /// The file the compiler writes, relative to `/src`.
     pub output: &'static str,
@@ -76,7 +77,7 @@ fn bwrap() -> Result<&'static Path, BuildError> {
 
 /// Compiles, or returns the cached result for the same job.
 pub fn compile_cached(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Arc<Vec<u8>>, BuildError> {
-    let total: usize = job.sources.iter().map(|(_, s)| s.len()).sum();
+    let total: usize = job.sources.first().map_or(0, |(_, s)| s.len());
     if total as u64 > limits.source_bytes {
         return Err(BuildError::Compile(format!(
             "source is {total} bytes, over the limit of {} bytes (source_bytes)",

@@ -2,7 +2,8 @@
 //!
 //! One process-wide [`Sandbox`] holds the wasmtime `Engine` (Cranelift, pooling allocator with
 //! copy-on-write memory images, fuel and epoch interruption on, no Wasm proposals beyond the
-//! defaults wasm32-wasi toolchains emit), a linker with WASI preview 1 and the `rlvr` host imports,
+//! defaults wasm32-wasi toolchains emit plus exception handling for C++; GC, threads and the
+//! component model off), a linker with WASI preview 1 and the `rlvr` host imports,
 //! and two caches of compiled modules: on disk (`.cwasm` files keyed by the SHA-256 of the Wasm
 //! bytes and the engine's compatibility hash) and in memory (`InstancePre`, imports type-checked
 //! once). A run is then one instantiation from the pool (~0.1 ms) plus the guest's own work.
@@ -290,11 +291,17 @@ impl Sandbox {
         config.async_stack_size(MAX_WASM_STACK + (1 << 20));
         config.max_wasm_stack(MAX_WASM_STACK);
         config.wasm_component_model(false);
+        // C++ `throw`/`catch` compiles to the exception-handling proposal (exnref), which wasmtime
+        // builds on its GC heap; the GC proposal itself stays off.
+        config.wasm_exceptions(true);
+        config.wasm_gc(false);
+        config.wasm_function_references(false);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_stacks(1)
             .total_core_instances(256)
             .total_memories(256)
             .total_tables(256)
+            .total_gc_heaps(256)
             .max_memory_size(MAX_MEMORY_BYTES as usize);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| SandboxError::Engine(e.to_string()))?;

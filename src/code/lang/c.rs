@@ -1,4 +1,4 @@
-//! C: Debian's clang-16 to wasm32-wasi (wasi-libc), `-O2 -std=gnu17`, run by the sandbox.
+//! C: Debian's clang-22 to wasm32-wasi (wasi-libc), `-O2 -std=gnu17`, run by the sandbox.
 //!
 //! The clang driver (shared with [`super::cpp`]) compiles inside the compiler sandbox with a
 //! private sysroot made of the wasm32-wasi headers and libraries only, links the stdin shim
@@ -6,10 +6,19 @@
 //! linear-memory stack of `stack_bytes`. Script tests are linked as a WASI *reactor*: the host runs
 //! the constructors, then calls `main` itself and reads its return value, so an `exit(0)` in a
 //! static initialiser or inside the solution can never pass for a completed test run.
+//!
+//! C++ exceptions: Debian's wasm32 libc++abi (LLVM 19 and 22 alike) is built without exception
+//! support (no `__cxa_throw`). rlvr compiles the missing pieces itself, once, from the LLVM 22
+//! sources vendored in `verifiers/runtimes/cxx-eh/` (libc++abi's `cxa_exception.cpp` and
+//! `cxa_personality.cpp`, libunwind's `Unwind-wasm.c`, and the `__cpp_exception` tag) into one
+//! relocatable object linked before libc++abi. Programs are built with `-fwasm-exceptions` in the
+//! standard (exnref) encoding that wasmtime runs. Exceptions thrown by user code and by libc++'s
+//! headers (`vector::at`, `std::stoi`'s inline paths, `throw` in templates) work; the few throws
+//! compiled into Debian's `libc++.a` itself (e.g. `std::stoi` on bad input) abort instead (RE).
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::{BuildContext, CallArgs, Language, Program, calls_unsupported, load_module};
+use super::{BuildContext, CallArgs, Language, Program, build_wasm, calls_unsupported};
 use crate::code::compile::{BuildError, CompileJob, compile_cached};
 use crate::code::sandbox::Entry;
 
@@ -24,10 +33,96 @@ pub struct C;
 /// Which clang front end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
-    /// `clang-16 -std=gnu17`.
+    /// `clang-22 -std=gnu17`.
     C,
-    /// `clang++-16 -std=gnu++17` with libc++.
+    /// `clang++-22 -std=gnu++17` with libc++ and Wasm exceptions.
     Cpp,
+}
+
+/// Where Debian's LLVM 22 keeps libc++ for wasm32 (headers, then libraries).
+const LIBCXX_INCLUDE: &str = "/usr/lib/llvm-22/include/wasm32-wasi/c++/v1";
+const LIBCXX_LIB: &str = "/usr/lib/llvm-22/lib/wasm32-wasi";
+
+/// Flags every C++ object needs for exceptions in the encoding wasmtime implements.
+const CXX_EH_FLAGS: [&str; 3] = ["-fwasm-exceptions", "-mllvm", "-wasm-use-legacy-eh=false"];
+
+macro_rules! vendored {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_bytes!(concat!("../../../verifiers/runtimes/cxx-eh/", $path)))),*]
+    };
+}
+
+/// The vendored LLVM 22 sources of the C++ exception runtime (`verifiers/runtimes/cxx-eh/`).
+const CXX_EH_SOURCES: &[(&str, &[u8])] = vendored![
+    "rlvr_eh.cpp",
+    "libcxxabi/src/cxa_exception.cpp",
+    "libcxxabi/src/cxa_exception.h",
+    "libcxxabi/src/cxa_handlers.h",
+    "libcxxabi/src/cxa_personality.cpp",
+    "libcxxabi/src/fallback_malloc.h",
+    "libcxxabi/src/private_typeinfo.h",
+    "libcxx/src/include/atomic_support.h",
+    "libunwind/include/__libunwind_config.h",
+    "libunwind/include/unwind.h",
+    "libunwind/include/unwind_itanium.h",
+    "libunwind/src/Unwind-wasm.c",
+    "libunwind/src/config.h",
+];
+
+fn clang_argv(driver: &str) -> Vec<String> {
+    [driver, "--target=wasm32-wasi", "-Wno-deprecated", "--sysroot=/sysroot", "-O2", "-fdiagnostics-color=never"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn sysroot_mounts() -> Vec<(std::path::PathBuf, String)> {
+    vec![
+        ("/usr/include/wasm32-wasi".into(), "/sysroot/include/wasm32-wasi".into()),
+        ("/usr/lib/wasm32-wasi".into(), "/sysroot/lib/wasm32-wasi".into()),
+    ]
+}
+
+/// The C++ exception runtime as one relocatable Wasm object, compiled once (cached like programs).
+fn cxx_eh_object(cx: &BuildContext<'_>) -> Result<Arc<Vec<u8>>, BuildError> {
+    let mut argv = clang_argv("clang++-22");
+    argv.extend(CXX_EH_FLAGS.map(String::from));
+    argv.extend(
+        [
+            "-w",
+            "-DNDEBUG",
+            "-std=c++20",
+            "-nostdinc++",
+            "-isystem",
+            LIBCXX_INCLUDE,
+            "-Ilibcxxabi/src",
+            "-Ilibunwind/include",
+            "-Ilibunwind/src",
+            "-Ilibcxx/src",
+            "-D_LIBCXXABI_HAS_NO_THREADS",
+            "-D_LIBCXXABI_BUILDING_LIBRARY",
+            "-D_LIBCPP_BUILDING_LIBRARY",
+            "-D_LIBUNWIND_HIDE_SYMBOLS",
+            "libcxxabi/src/cxa_exception.cpp",
+            "libcxxabi/src/cxa_personality.cpp",
+            "rlvr_eh.cpp",
+            "-nostdlib",
+            "-nostartfiles",
+            "-r",
+            "-o",
+            "rlvr_eh.o",
+        ]
+        .map(String::from),
+    );
+    let job = CompileJob {
+        language: "cpp-eh-runtime",
+        argv,
+        sources: CXX_EH_SOURCES.iter().map(|(name, bytes)| (name.to_string(), *bytes)).collect(),
+        output: "rlvr_eh.o",
+        mounts: sysroot_mounts(),
+    };
+    // The runtime is ours, not the submission's: any failure is the toolchain's.
+    compile_cached(&job, cx.limits)
+        .map_err(|e| BuildError::Toolchain(format!("building the C++ exception runtime: {e}")))
 }
 
 /// Compiles one C or C++ translation unit (plus the stdin shim) and loads it.
@@ -38,25 +133,25 @@ pub fn clang_build(
     reactor: bool,
 ) -> Result<Program, BuildError> {
     let (driver, std, main_file, shim_file, language) = match dialect {
-        Dialect::C => ("clang-16", "-std=gnu17", "main.c", "rlvr_stdin.c", "c"),
-        Dialect::Cpp => ("clang++-16", "-std=gnu++17", "main.cpp", "rlvr_stdin.cc", "cpp"),
+        Dialect::C => ("clang-22", "-std=gnu17", "main.c", "rlvr_stdin.c", "c"),
+        Dialect::Cpp => ("clang++-22", "-std=gnu++17", "main.cpp", "rlvr_stdin.cc", "cpp"),
     };
-    let mut argv: Vec<String> = [driver, "--target=wasm32-wasi", "--sysroot=/sysroot", "-O2", std, "-fno-exceptions"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut argv = clang_argv(driver);
+    argv.push(std.into());
+    let eh_object;
+    let mut sources = vec![
+        (main_file.to_string(), source.as_bytes()),
+        (shim_file.to_string(), STDIN_SHIM.as_bytes()),
+        ("include/bits/stdc++.h".to_string(), BITS_STDCXX.as_bytes()),
+    ];
     if dialect == Dialect::Cpp {
+        eh_object = cxx_eh_object(cx)?;
+        sources.push(("rlvr_eh.o".to_string(), eh_object.as_slice()));
+        argv.extend(CXX_EH_FLAGS.map(String::from));
         // Debian links libc++ into the wasm32 libdir with relative symlinks that point outside the
         // private sysroot, so name libc++'s real directory.
-        argv.extend(
-            [
-                "-nostdinc++",
-                "-isystem",
-                "/usr/lib/llvm-16/include/wasm32-wasi/c++/v1",
-                "-L/usr/lib/llvm-16/lib/wasm32-wasi",
-            ]
-            .map(String::from),
-        );
+        argv.extend(["-nostdinc++", "-isystem", LIBCXX_INCLUDE].map(String::from));
+        argv.push(format!("-L{LIBCXX_LIB}"));
     }
     argv.extend(
         [
@@ -65,14 +160,15 @@ pub fn clang_build(
             "-D_WASI_EMULATED_SIGNAL",
             "-D_WASI_EMULATED_PROCESS_CLOCKS",
             "-D_WASI_EMULATED_GETPID",
-            "-fdiagnostics-color=never",
             main_file,
             shim_file,
-            "-o",
-            "main.wasm",
         ]
         .map(String::from),
     );
+    if dialect == Dialect::Cpp {
+        argv.push("rlvr_eh.o".into());
+    }
+    argv.extend(["-o", "main.wasm"].map(String::from));
     argv.push(format!("-Wl,-z,stack-size={}", cx.limits.stack_bytes));
     argv.extend(["-Wl,--strip-debug", "-lm"].map(String::from));
     argv.extend(
@@ -81,46 +177,16 @@ pub fn clang_build(
     if reactor {
         argv.extend(["-mexec-model=reactor", "-Wl,--export=__main_void"].map(String::from));
     }
-    let job = CompileJob {
-        language,
-        argv,
-        sources: vec![
-            (main_file.to_string(), source.as_bytes()),
-            (shim_file.to_string(), STDIN_SHIM.as_bytes()),
-            ("include/bits/stdc++.h".to_string(), BITS_STDCXX.as_bytes()),
-        ],
-        output: "main.wasm",
-        mounts: vec![
-            (PathBuf::from("/usr/include/wasm32-wasi"), "/sysroot/include/wasm32-wasi".into()),
-            (PathBuf::from("/usr/lib/wasm32-wasi"), "/sysroot/lib/wasm32-wasi".into()),
-        ],
-    };
-    let wasm = compile_cached(&job, cx.limits).map_err(|e| match e {
-        BuildError::Compile(text) => BuildError::Compile(explain_clang(&text)),
-        other => other,
-    })?;
-    let module = load_module(cx, &wasm, main_file)?;
-    Ok(Program {
-        module,
-        args: vec!["main".into()],
-        files: Vec::new(),
-        ro_dirs: Vec::new(),
-        entry: if reactor { Entry::Reactor } else { Entry::Command },
-    })
+    let job = CompileJob { language, argv, sources, output: "main.wasm", mounts: sysroot_mounts() };
+    build_wasm(cx, &job, main_file, if reactor { Entry::Reactor } else { Entry::Command }, explain_clang)
 }
 
 /// Adds the reason to compile errors whose cause is the platform rather than the program.
 fn explain_clang(text: &str) -> String {
-    let text = text.replace("/src/", "");
-    if text.contains("exceptions disabled") || text.contains("__cxa_throw") || text.contains("__cxa_begin_catch") {
-        format!(
-            "C++ exceptions are not supported: Debian's wasm32 libc++abi (LLVM 16) is built without exception \
-             support, so `throw`/`try` cannot be compiled for WASI here (known failure)\n{text}"
-        )
-    } else if text.contains("wasm lacks") || text.contains("not supported on WASI") {
+    if text.contains("wasm lacks") || text.contains("not supported on WASI") {
         format!("the program uses an OS feature WASI preview 1 does not have\n{text}")
     } else {
-        text
+        text.to_string()
     }
 }
 
@@ -132,7 +198,7 @@ impl Language for C {
         &["c11", "c17", "gnu17"]
     }
     fn doc(&self) -> &'static str {
-        "clang-16 -O2 -std=gnu17 → wasm32-wasi (wasi-libc), 32 MiB stack by default; script tests: solution + main, main's return checked by the host"
+        "clang-22 -O2 -std=gnu17 → wasm32-wasi (wasi-libc), 32 MiB stack by default; script tests: solution + main, main's return checked by the host"
     }
     fn build_main(&self, cx: &BuildContext<'_>, source: &str) -> Result<Program, BuildError> {
         clang_build(cx, Dialect::C, source, false)

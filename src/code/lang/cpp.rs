@@ -1,6 +1,6 @@
-//! C++: Debian's clang++-16 to wasm32-wasi with libc++ 16, `-O2 -std=gnu++17`, `bits/stdc++.h`
-//! provided (`verifiers/runtimes/include`), exceptions off (see the known failure in
-//! [`super::c`]'s driver). Shares the clang driver with C.
+//! C++: Debian's clang++-22 to wasm32-wasi with libc++ 22, `-O2 -std=gnu++17`, `bits/stdc++.h`
+//! provided (`verifiers/runtimes/include`), exceptions on (`-fwasm-exceptions`, with the exception
+//! runtime rlvr builds: see [`super::c`]). Shares the clang driver with C.
 
 use super::c::{Dialect, clang_build};
 use super::{BuildContext, CallArgs, Language, Program, calls_unsupported};
@@ -17,7 +17,7 @@ impl Language for Cpp {
         &["c++", "cxx", "cc", "cpp17"]
     }
     fn doc(&self) -> &'static str {
-        "clang++-16 -O2 -std=gnu++17 + libc++ → wasm32-wasi, bits/stdc++.h provided, no exceptions; script tests: solution + main, main's return checked by the host"
+        "clang++-22 -O2 -std=gnu++17 + libc++ → wasm32-wasi, bits/stdc++.h provided, exceptions via Wasm exception handling; script tests: solution + main, main's return checked by the host"
     }
     fn build_main(&self, cx: &BuildContext<'_>, source: &str) -> Result<Program, BuildError> {
         clang_build(cx, Dialect::Cpp, source, false)

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use wasmtime::InstancePre;
 
-use super::compile::BuildError;
+use super::compile::{BuildError, CompileJob, compile_cached};
 use super::limits::CodeLimits;
 use super::sandbox::{Entry, Guest, Sandbox};
 
@@ -108,6 +108,24 @@ pub fn calls_unsupported(language: &str) -> BuildError {
 /// Compiles Wasm bytes into a module of the sandbox, as a build result.
 pub fn load_module(cx: &BuildContext<'_>, wasm: &[u8], what: &str) -> Result<Arc<InstancePre<Guest>>, BuildError> {
     cx.sandbox.module(wasm, what).map_err(|e| BuildError::Toolchain(e.to_string()))
+}
+
+/// Runs a compiler job (cached by content), loads its Wasm and wraps it as a program started by
+/// `entry` with `argv = ["main"]`. `explain` rewrites compile errors (after the sandbox's `/src/`
+/// prefix is dropped from paths) to say when the platform, not the program, is the cause.
+pub fn build_wasm(
+    cx: &BuildContext<'_>,
+    job: &CompileJob<'_>,
+    what: &str,
+    entry: Entry,
+    explain: fn(&str) -> String,
+) -> Result<Program, BuildError> {
+    let wasm = compile_cached(job, cx.limits).map_err(|e| match e {
+        BuildError::Compile(text) => BuildError::Compile(explain(&text.replace("/src/", ""))),
+        other => other,
+    })?;
+    let module = load_module(cx, &wasm, what)?;
+    Ok(Program { module, args: vec!["main".into()], files: Vec::new(), ro_dirs: Vec::new(), entry })
 }
 
 #[cfg(test)]

@@ -5,26 +5,38 @@
 //! The toolchain's sysroot is mounted read-only at `/rust` in the compiler sandbox. Script tests
 //! are built as a `cdylib` whose exported `rlvr_main` calls the test's `main` and returns 0 to the
 //! host: `std::process::exit(0)` inside the solution ends the run without that return and fails.
-//! Known failure: `std::thread::spawn` returns an error on wasm32-wasip1 (no threads), so the
-//! "big stack thread" idiom panics; raise `stack_bytes` instead.
+//!
+//! Threads: wasm32-wasip1 has none, so the submission is compiled against rlvr's `std`
+//! (`verifiers/runtimes/rust_std_thread.rs`, passed as `--extern std=`): the real standard
+//! library re-exported whole, except that `thread::spawn` and `thread::Builder::spawn` run the
+//! closure to completion at once and `join` returns its result. That makes the big-stack idiom
+//! (`Builder::new().stack_size(1 << 26).spawn(main2).unwrap().join()`) work on the program's own
+//! stack of `stack_bytes`; a thread spawned from inside a spawned closure (real concurrency) panics
+//! with a message saying so.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
-use super::{BuildContext, CallArgs, Language, Program, calls_unsupported, load_module};
+use super::{BuildContext, CallArgs, Language, Program, build_wasm, calls_unsupported};
 use crate::code::compile::{BuildError, CompileJob, compile_cached};
 use crate::code::sandbox::Entry;
 
 /// The Rust language.
 pub struct Rust;
 
-fn sysroot() -> Result<PathBuf, BuildError> {
-    static SYSROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// rlvr's `std` facade (threads that run to completion when spawned).
+const STD_FACADE: &str = include_str!("../../../verifiers/runtimes/rust_std_thread.rs");
+
+/// The toolchain: its sysroot and `rustc --version` (which keys the cached `std` facade).
+fn sysroot() -> Result<(PathBuf, String), BuildError> {
+    static SYSROOT: OnceLock<Option<(PathBuf, String)>> = OnceLock::new();
     SYSROOT
         .get_or_init(|| {
             let out = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
             let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
-            path.join("lib/rustlib/wasm32-wasip1").exists().then_some(path)
+            let version = std::process::Command::new("rustc").arg("--version").output().ok()?;
+            let version = String::from_utf8(version.stdout).ok()?;
+            path.join("lib/rustlib/wasm32-wasip1").exists().then_some((path, version))
         })
         .clone()
         .ok_or_else(|| {
@@ -36,8 +48,8 @@ fn sysroot() -> Result<PathBuf, BuildError> {
         })
 }
 
-fn build(cx: &BuildContext<'_>, source: &str, script: bool) -> Result<Program, BuildError> {
-    let sysroot = sysroot()?;
+/// The start of every rustc command line in the compiler sandbox.
+fn rustc_argv() -> Vec<String> {
     // The sandbox has no /proc, so the loader cannot resolve rustc's `$ORIGIN` runpath: name the dir.
     let mut argv: Vec<String> = [
         "/usr/bin/env",
@@ -53,6 +65,32 @@ fn build(cx: &BuildContext<'_>, source: &str, script: bool) -> Result<Program, B
     .map(|s| s.to_string())
     .collect();
     argv.extend(["-A", "warnings", "--color", "never", "-C", "debuginfo=0", "-C", "strip=debuginfo"].map(String::from));
+    argv
+}
+
+/// Compiles rlvr's `std` facade for this toolchain, once (cached like programs).
+fn std_facade(cx: &BuildContext<'_>, sysroot: &Path, version: &str) -> Result<Arc<Vec<u8>>, BuildError> {
+    let mut argv = rustc_argv();
+    argv.extend(
+        ["--crate-type", "rlib", "--crate-name", "std", "-C", "metadata=rlvr", "std.rs", "-o", "libstd_rlvr.rlib"]
+            .map(String::from),
+    );
+    let job = CompileJob {
+        language: "rust-std-facade",
+        argv,
+        // The version is hashed with the sources: a new rustc never reuses an old facade.
+        sources: vec![("std.rs".into(), STD_FACADE.as_bytes()), ("rustc-version".into(), version.as_bytes())],
+        output: "libstd_rlvr.rlib",
+        mounts: vec![(sysroot.to_path_buf(), "/rust".into())],
+    };
+    compile_cached(&job, cx.limits).map_err(|e| BuildError::Toolchain(format!("building rlvr's Rust std facade: {e}")))
+}
+
+fn build(cx: &BuildContext<'_>, source: &str, script: bool) -> Result<Program, BuildError> {
+    let (sysroot, version) = sysroot()?;
+    let facade = std_facade(cx, &sysroot, &version)?;
+    let mut argv = rustc_argv();
+    argv.extend(["--extern", "std=libstd_rlvr.rlib"].map(String::from));
     argv.push("-C".into());
     argv.push(format!("link-arg=-zstack-size={}", cx.limits.stack_bytes));
     let source = if script {
@@ -68,22 +106,11 @@ fn build(cx: &BuildContext<'_>, source: &str, script: bool) -> Result<Program, B
     let job = CompileJob {
         language: "rust",
         argv,
-        sources: vec![("main.rs".into(), source.as_bytes())],
+        sources: vec![("main.rs".into(), source.as_bytes()), ("libstd_rlvr.rlib".into(), facade.as_slice())],
         output: "main.wasm",
         mounts: vec![(sysroot, "/rust".into())],
     };
-    let wasm = compile_cached(&job, cx.limits).map_err(|e| match e {
-        BuildError::Compile(text) => BuildError::Compile(text.replace("/src/", "")),
-        other => other,
-    })?;
-    let module = load_module(cx, &wasm, "main.rs")?;
-    Ok(Program {
-        module,
-        args: vec!["main".into()],
-        files: Vec::new(),
-        ro_dirs: Vec::new(),
-        entry: if script { Entry::Reactor } else { Entry::Command },
-    })
+    build_wasm(cx, &job, "main.rs", if script { Entry::Reactor } else { Entry::Command }, str::to_string)
 }
 
 impl Language for Rust {
