@@ -14,7 +14,7 @@ use crate::io::{DEFAULT_CHUNK_LINES, FieldMap, FieldRule, score_stream_mapped};
 use crate::math;
 use crate::reward::RecipeBook;
 use crate::sample::Verdict;
-use crate::server::{SandboxUnavailable, ServerConfig, ServerLimits, ServerState};
+use crate::server::{ServerConfig, ServerLimits, ServerState, WasmRunner};
 use crate::validate::{ValidateConfig, ValidateLimits};
 
 /// Reinforcement learning with verifiable rewards: score model outputs exactly and fast.
@@ -43,6 +43,35 @@ pub enum Command {
     Train(Box<TrainArgs>),
 }
 
+/// Engine options shared by `score`, `serve` and `validate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// Recipe for samples that name none (the default: `math` with an `answer`, `code` with `tests`).
+    #[arg(long)]
+    pub recipe: Option<String>,
+    /// A directory of extra recipe files (`*.toml`).
+    #[arg(long)]
+    pub recipes: Option<PathBuf>,
+    /// Scoring threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl EngineArgs {
+    /// Sizes the global thread pool and builds the engine with the built-in and extra recipes.
+    pub fn engine(&self) -> Result<Engine> {
+        if let Some(n) = self.threads {
+            anyhow::ensure!(n > 0, "--threads must be at least 1");
+            rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+        }
+        let book = recipe_book(self.recipes.as_ref())?;
+        if let Some(name) = &self.recipe {
+            anyhow::ensure!(book.get(name).is_some(), "unknown recipe `{name}` (see `rlvr recipes`)");
+        }
+        Ok(Engine::with_recipes(EngineConfig { default_recipe: self.recipe.clone(), ..EngineConfig::default() }, book))
+    }
+}
+
 /// Arguments of `rlvr score`.
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
@@ -52,15 +81,9 @@ pub struct ScoreArgs {
     /// Where to write results (default: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Recipe for samples that name none.
-    #[arg(long)]
-    pub recipe: Option<String>,
-    /// A directory of extra recipe files (`*.toml`).
-    #[arg(long)]
-    pub recipes: Option<PathBuf>,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Recipe, extra recipes, threads.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Samples scored together; memory stays proportional to this.
     #[arg(long, default_value_t = DEFAULT_CHUNK_LINES)]
     pub chunk: usize,
@@ -93,12 +116,9 @@ pub struct ValidateArgs {
     /// Records checked together; memory stays proportional to this.
     #[arg(long, default_value_t = 1024)]
     pub chunk: usize,
-    /// Recipe for code records (the default picks `code` for records with tests).
-    #[arg(long)]
-    pub recipe: Option<String>,
-    /// A directory of extra recipe files (`*.toml`).
-    #[arg(long)]
-    pub recipes: Option<PathBuf>,
+    /// Recipe, extra recipes, threads.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Do not draw a progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -133,15 +153,9 @@ pub struct ServeArgs {
     /// Port to bind (0 picks a free one; the address is printed on standard error).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Recipe for samples that name none.
-    #[arg(long)]
-    pub recipe: Option<String>,
-    /// A directory of extra recipe files (`*.toml`).
-    #[arg(long)]
-    pub recipes: Option<PathBuf>,
-    /// Scoring threads (default: one per core).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Recipe, extra recipes, threads.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Largest request body in bytes; larger gets 413.
     #[arg(long, default_value_t = ServerLimits::default().max_body_bytes)]
     pub max_body_bytes: usize,
@@ -280,38 +294,27 @@ fn recipe_book(dir: Option<&PathBuf>) -> Result<RecipeBook> {
 }
 
 fn score(a: ScoreArgs) -> Result<ExitCode> {
-    let book = recipe_book(a.recipes.as_ref())?;
-    if let Some(name) = &a.recipe {
-        anyhow::ensure!(book.get(name).is_some(), "unknown recipe `{name}` (see `rlvr recipes`)");
-    }
-    let engine =
-        Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    install_quiet_panic_hook();
+    let engine = a.engine.engine()?;
     let is_parquet = |p: &std::path::Path| p.extension().is_some_and(|e| e == "parquet");
     if is_parquet(&a.input) || a.output.as_deref().is_some_and(is_parquet) {
         return score_parquet(&engine, &a);
     }
-    let run = || -> Result<()> {
-        let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
-            Box::new(io::stdin().lock())
-        } else {
-            let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
-            Box::new(BufReader::new(file))
-        };
-        let output: Box<dyn Write> = match &a.output {
-            Some(path) => Box::new(BufWriter::new(
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-            )),
-            None => Box::new(BufWriter::new(io::stdout().lock())),
-        };
-        let map = FieldMap::from_rules(a.map.clone());
-        let summary = score_stream_mapped(&engine, input, output, a.chunk, Some(&map))?;
-        eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
-        Ok(())
+    let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
+        Box::new(BufReader::new(file))
     };
-    match a.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n).build()?.install(run)?,
-        None => run()?,
-    }
+    let output: Box<dyn Write> = match &a.output {
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?))
+        }
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let map = FieldMap::from_rules(a.map.clone());
+    let summary = score_stream_mapped(&engine, input, output, a.chunk, Some(&map))?;
+    eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -351,20 +354,55 @@ fn recipes(a: RecipesArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The one line a caught panic is reported with, or `None` for a panic nothing catches (those
+/// keep Rust's default report with its backtrace). A panic is caught when it happens while the
+/// engine judges a sample (`sample`) or on a guest thread (`rlvr-guest`, whose panics the code
+/// verifier turns into an error verdict).
+pub fn caught_panic_line(
+    sample: Option<crate::batch::ScoringSample>,
+    thread: Option<&str>,
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> Option<String> {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    let what = what.lines().next().unwrap_or_default();
+    let at = location.map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    match (sample, thread) {
+        (Some(s), _) => Some(format!(
+            "rlvr: internal panic while judging sample {} of its batch{at}: {what} (caught: that sample's verdict is error)",
+            s.index
+        )),
+        (None, Some("rlvr-guest")) => {
+            Some(format!("rlvr: internal panic in a code run{at}: {what} (caught: that sample's verdict is error)"))
+        }
+        (None, _) => None,
+    }
+}
+
+/// Reports panics the engine catches with one line on standard error instead of a message and a
+/// backtrace per sample; other panics keep the default hook.
+fn install_quiet_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        match caught_panic_line(crate::batch::scoring_sample(), thread.name(), info.payload(), info.location()) {
+            Some(line) => eprintln!("{line}"),
+            None => default(info),
+        }
+    }));
+}
+
 fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(value).map_err(|e| anyhow::anyhow!("--{flag} {value}: {e}"))
 }
 
 fn serve(a: ServeArgs) -> Result<ExitCode> {
-    let book = recipe_book(a.recipes.as_ref())?;
-    if let Some(name) = &a.recipe {
-        anyhow::ensure!(book.get(name).is_some(), "unknown recipe `{name}` (see `rlvr recipes`)");
-    }
-    if let Some(n) = a.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
-    }
-    let engine =
-        Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    install_quiet_panic_hook();
+    let engine = a.engine.engine()?;
     let limits = ServerLimits {
         max_body_bytes: a.max_body_bytes,
         max_samples_per_request: a.max_samples_per_request,
@@ -375,9 +413,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         shutdown_grace: seconds("shutdown-grace", a.shutdown_grace)?,
     };
     let config = ServerConfig { host: a.host, port: a.port, limits: limits.clone() };
-    let runner = SandboxUnavailable {
-        reason: "this rlvr has no code verifier built in yet, so /run_code cannot run programs".into(),
-    };
+    let runner = WasmRunner { limits: engine.config().code.limits };
     let state = ServerState::new(std::sync::Arc::new(engine), std::sync::Arc::new(runner), limits);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(async {
@@ -410,12 +446,8 @@ fn count_lines(path: &std::path::Path) -> Option<u64> {
 }
 
 fn validate(a: ValidateArgs) -> Result<ExitCode> {
-    let book = recipe_book(a.recipes.as_ref())?;
-    if let Some(name) = &a.recipe {
-        anyhow::ensure!(book.get(name).is_some(), "unknown recipe `{name}` (see `rlvr recipes`)");
-    }
-    let engine =
-        Engine::with_recipes(EngineConfig { default_recipe: a.recipe.clone(), ..EngineConfig::default() }, book);
+    install_quiet_panic_hook();
+    let engine = a.engine.engine()?;
     let config = ValidateConfig {
         runs: a.runs,
         chunk: a.chunk,
@@ -526,9 +558,6 @@ fn score_parquet(engine: &Engine, a: &ScoreArgs) -> Result<ExitCode> {
             }
         }
     };
-    if let Some(n) = a.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
-    }
     let summary = run()?;
     eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
     Ok(ExitCode::SUCCESS)
@@ -579,4 +608,42 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
     show("control after", &summary.control_after);
     eprintln!("rlvr train: {:.1} s; wrote {}", summary.seconds, a.out.join("summary.json").display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::ScoringSample;
+
+    #[test]
+    fn caught_panics_are_one_line_naming_the_sample() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new("index out of bounds\nsecond line");
+        let line = caught_panic_line(Some(ScoringSample { index: 12 }), Some("rayon-1"), payload.as_ref(), None);
+        let line = line.expect("a panic while judging is caught");
+        assert!(line.contains("sample 12") && line.contains("index out of bounds"), "{line}");
+        assert!(!line.contains('\n'), "one line: {line:?}");
+        let guest = caught_panic_line(None, Some("rlvr-guest"), payload.as_ref(), None);
+        assert!(guest.is_some_and(|l| l.contains("code run")));
+        assert_eq!(caught_panic_line(None, Some("main"), payload.as_ref(), None), None, "uncaught: default hook");
+    }
+
+    #[test]
+    fn engine_options_are_shared_by_score_serve_and_validate() {
+        for command in ["score", "serve", "validate"] {
+            let mut argv = vec!["rlvr", command, "--recipe", "code", "--recipes", "extra", "--threads", "3"];
+            if command == "validate" {
+                argv.push("data.jsonl");
+            }
+            let args = Args::try_parse_from(&argv).unwrap_or_else(|e| panic!("{command}: {e}"));
+            let engine = match args.command {
+                Command::Score(a) => a.engine,
+                Command::Serve(a) => a.engine,
+                Command::Validate(a) => a.engine,
+                other => panic!("parsed as {other:?}"),
+            };
+            assert_eq!(engine.recipe.as_deref(), Some("code"));
+            assert_eq!(engine.recipes, Some(PathBuf::from("extra")));
+            assert_eq!(engine.threads, Some(3));
+        }
+    }
 }

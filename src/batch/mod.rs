@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -35,6 +37,8 @@ pub struct EngineConfig {
 pub struct Engine {
     config: EngineConfig,
     recipes: RecipeBook,
+    /// Code judgements run (shared by clones of this engine).
+    code_judgements: Arc<AtomicU64>,
 }
 
 /// Parses one JSONL line into a sample, or the error outcome that stands in its place.
@@ -44,15 +48,58 @@ pub fn parse_line(line: &str) -> Result<Sample, Outcome> {
 
 type GoldCache = HashMap<String, Result<Gold, MathError>>;
 
+/// Identity of a code submission: SHA-256 of its language, extracted program and tests.
+type CodeKey = [u8; 32];
+
+/// Code judgements of one batch, one per distinct submission (`Err`: the judge panicked).
+type CodeCache = HashMap<CodeKey, Result<Judgement, String>>;
+
+/// Where a sample's scoring stands, for a panic hook that wants to say which sample panicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScoringSample {
+    /// The sample's index in the batch given to [`Engine::score_batch`].
+    pub index: usize,
+}
+
+thread_local! {
+    static SCORING: std::cell::Cell<Option<ScoringSample>> = const { std::cell::Cell::new(None) };
+}
+
+/// The sample this thread is judging right now, if any (set around each sample's judgement, so a
+/// panic hook can name the sample whose panic is about to be caught).
+pub fn scoring_sample() -> Option<ScoringSample> {
+    SCORING.with(std::cell::Cell::get)
+}
+
+/// Runs `f` with [`scoring_sample`] reporting `index`, under `catch_unwind`.
+fn guarded<R>(index: usize, f: impl FnOnce() -> R) -> Result<R, String> {
+    let previous = SCORING.with(|s| s.replace(Some(ScoringSample { index })));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    SCORING.with(|s| s.set(previous));
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    })
+}
+
 impl Engine {
     /// An engine with the built-in recipes.
     pub fn new(config: EngineConfig) -> Result<Engine, RecipeError> {
-        Ok(Engine { config, recipes: RecipeBook::builtin()? })
+        Ok(Engine { config, recipes: RecipeBook::builtin()?, code_judgements: Arc::default() })
     }
 
     /// An engine with the given recipes.
     pub fn with_recipes(config: EngineConfig, recipes: RecipeBook) -> Engine {
-        Engine { config, recipes }
+        Engine { config, recipes, code_judgements: Arc::default() }
+    }
+
+    /// How many code judgements this engine (and its clones) ran; identical submissions in one
+    /// batch count once.
+    pub fn code_judgements(&self) -> u64 {
+        self.code_judgements.load(Ordering::Relaxed)
     }
 
     /// The recipes this engine knows.
@@ -78,8 +125,16 @@ impl Engine {
     /// group-level ones once per group of this batch (see [`crate::reward`] for what a group is).
     pub fn score_batch(&self, samples: &[Sample]) -> Vec<Outcome> {
         let golds = self.parse_golds(samples);
-        let judged: Vec<Result<Judged<'_>, Outcome>> =
-            samples.par_iter().map(|sample| self.judge_guarded(sample, &golds)).collect();
+        let (code_keys, code) = self.judge_distinct_code(samples);
+        let judged: Vec<Result<Judged<'_>, Outcome>> = samples
+            .par_iter()
+            .zip(code_keys.par_iter())
+            .enumerate()
+            .map(|(index, (sample, key))| {
+                let code = key.as_ref().and_then(|k| code.get(k));
+                self.judge_guarded(index, sample, &golds, code)
+            })
+            .collect();
         let ready: Vec<Judged<'_>> = judged.iter().filter_map(|j| j.as_ref().ok().cloned()).collect();
         let mut scored = score_judged(&ready).into_iter();
         judged
@@ -122,18 +177,52 @@ impl Engine {
             .collect()
     }
 
-    fn judge_guarded<'a>(&'a self, sample: &'a Sample, golds: &GoldCache) -> Result<Judged<'a>, Outcome> {
-        match catch_unwind(AssertUnwindSafe(|| self.judge_one(sample, golds))) {
+    /// Judges each distinct code submission of the batch once, in parallel; returns each sample's
+    /// key (`None` for samples that are not code) and the judgements by key.
+    fn judge_distinct_code(&self, samples: &[Sample]) -> (Vec<Option<CodeKey>>, CodeCache) {
+        let keys: Vec<Option<CodeKey>> = samples.par_iter().map(|s| self.code_key(s)).collect();
+        let mut first: HashMap<CodeKey, usize> = HashMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            if let Some(key) = key {
+                first.entry(*key).or_insert(index);
+            }
+        }
+        let distinct: Vec<(CodeKey, usize)> = first.into_iter().collect();
+        let judged = distinct
+            .par_iter()
+            .map(|&(key, index)| (key, guarded(index, || self.judge_code(&samples[index]))))
+            .collect();
+        (keys, judged)
+    }
+
+    /// The identity of a code sample's submission; `None` when the sample is not judged as code.
+    fn code_key(&self, sample: &Sample) -> Option<CodeKey> {
+        let recipe = self.recipe_for(sample).ok()?;
+        if recipe.verifier != VerifierKind::Code {
+            return None;
+        }
+        let language = sample.language.as_deref().unwrap_or("python");
+        let language = crate::code::language(language).map_or(language, |l| l.name());
+        let program = crate::code::extract_code(&sample.completion);
+        let tests = sample.tests.as_ref().map(Value::to_string).unwrap_or_default();
+        Some(crate::code::sandbox::content_hash(&[language.as_bytes(), program.as_bytes(), tests.as_bytes()]))
+    }
+
+    fn judge_guarded<'a>(
+        &'a self,
+        index: usize,
+        sample: &'a Sample,
+        golds: &GoldCache,
+        code: Option<&Result<Judgement, String>>,
+    ) -> Result<Judged<'a>, Outcome> {
+        let panicked = |what: &str| Outcome::error(sample.id.clone(), format!("internal error while scoring: {what}"));
+        if let Some(Err(what)) = code {
+            return Err(panicked(what));
+        }
+        match guarded(index, || self.judge_one(sample, golds, code.and_then(|c| c.as_ref().ok()))) {
             Ok(Ok(judged)) => Ok(judged),
             Ok(Err(message)) => Err(Outcome::error(sample.id.clone(), message)),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(Outcome::error(sample.id.clone(), format!("internal error while scoring: {what}")))
-            }
+            Err(what) => Err(panicked(&what)),
         }
     }
 
@@ -147,16 +236,23 @@ impl Engine {
         self.recipes.get(name).ok_or_else(|| format!("unknown recipe `{name}`"))
     }
 
-    fn judge_one<'a>(&'a self, sample: &'a Sample, golds: &GoldCache) -> Result<Judged<'a>, String> {
+    fn judge_one<'a>(
+        &'a self,
+        sample: &'a Sample,
+        golds: &GoldCache,
+        code: Option<&Judgement>,
+    ) -> Result<Judged<'a>, String> {
         let recipe = self.recipe_for(sample)?;
-        let judgement = match recipe.verifier {
-            VerifierKind::Math => self.judge_math(sample, golds, &recipe.name)?,
-            VerifierKind::Code => self.judge_code(sample),
+        let judgement = match (recipe.verifier, code) {
+            (VerifierKind::Math, _) => self.judge_math(sample, golds, &recipe.name)?,
+            (VerifierKind::Code, Some(judged)) => judged.clone(),
+            (VerifierKind::Code, None) => self.judge_code(sample),
         };
         Ok(Judged { sample, recipe, judgement })
     }
 
     fn judge_code(&self, sample: &Sample) -> Judgement {
+        self.code_judgements.fetch_add(1, Ordering::Relaxed);
         let report = crate::code::judge(sample, &self.config.code);
         // A compile error or a sample-level error ran no test: the pass fraction is then absent,
         // so a fraction recipe reports it instead of inventing 0 of 0.
@@ -189,5 +285,52 @@ impl Engine {
                 Judgement { error: Some(format!("invalid gold answer: {err}")), ..Judgement::of(Verdict::InvalidGold) }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_sample(id: usize, program: &str, expected: &str) -> Sample {
+        let line = serde_json::json!({
+            "id": id,
+            "completion": format!("```python\n{program}\n```"),
+            "tests": {"stdio": [{"input": "2 3\n", "output": expected}]},
+        });
+        Sample::from_line(&line.to_string()).unwrap()
+    }
+
+    #[test]
+    fn identical_code_submissions_are_judged_once() {
+        let engine = Engine::new(EngineConfig::default()).unwrap();
+        let sum = "a, b = map(int, input().split())\nprint(a + b)";
+        let mut batch: Vec<Sample> = (0..8).map(|i| code_sample(i, sum, "5\n")).collect();
+        // Same program, other tests: another submission. Other program, same tests: another too.
+        batch.push(code_sample(8, sum, "6\n"));
+        batch.push(code_sample(9, "print(5)", "5\n"));
+        batch.push(Sample::math(10, "\\boxed{4}", "4"));
+        let before = engine.code_judgements();
+        let outcomes = engine.score_batch(&batch);
+        assert_eq!(engine.code_judgements() - before, 3, "8 identical submissions + 2 distinct ones");
+        assert_eq!(outcomes.len(), batch.len());
+        for (i, outcome) in outcomes.iter().enumerate().take(8) {
+            assert_eq!(outcome.id, serde_json::json!(i), "each copy keeps its own id");
+            assert_eq!((outcome.verdict, outcome.reward), (outcomes[0].verdict, outcomes[0].reward));
+        }
+        // A second batch judges again: the dedup is per batch, never a stale cache.
+        engine.score_batch(&batch[..2]);
+        assert_eq!(engine.code_judgements() - before, 4);
+    }
+
+    #[test]
+    fn scoring_sample_is_set_only_while_judging() {
+        assert_eq!(scoring_sample(), None);
+        let seen = guarded(7, scoring_sample).unwrap();
+        assert_eq!(seen, Some(ScoringSample { index: 7 }));
+        assert_eq!(scoring_sample(), None);
+        let panicked = guarded(3, || -> u8 { panic!("boom") });
+        assert_eq!(panicked, Err("boom".to_string()));
+        assert_eq!(scoring_sample(), None, "reset after a caught panic");
     }
 }

@@ -40,6 +40,7 @@ pub mod compare;
 pub mod compile;
 pub mod lang;
 pub mod limits;
+pub mod run;
 pub mod sandbox;
 
 #[cfg(test)]

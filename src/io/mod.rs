@@ -2,6 +2,8 @@
 //!
 //! Memory stays flat however long the input is: at most one chunk of lines and its outcomes is
 //! held at a time. A line that is not UTF-8 or not a sample becomes an error outcome in its place.
+//! Chunk boundaries never split a GRPO group (see [`score_records`]), so group-level reward terms
+//! see the same groups as when the whole file is one batch.
 
 pub mod map;
 #[cfg(feature = "parquet")]
@@ -14,6 +16,7 @@ use serde_json::Value;
 pub use map::{FieldMap, FieldRule};
 
 use crate::batch::{Engine, parse_line};
+use crate::reward::apply::group_key;
 use crate::sample::{Outcome, Sample};
 
 /// Lines scored together; large enough to keep every core busy, small enough to stay flat.
@@ -68,35 +71,14 @@ pub fn score_stream_mapped(
     chunk_lines: usize,
     map: Option<&FieldMap>,
 ) -> Result<StreamSummary, StreamError> {
-    let mut summary = StreamSummary::default();
-    let mut input = input;
-    let mut chunk: Vec<Result<Sample, Outcome>> = Vec::with_capacity(chunk_lines.max(1));
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let read = input.read_until(b'\n', &mut buf).map_err(StreamError::Read)?;
-        if read > 0 {
-            match std::str::from_utf8(&buf) {
-                Ok(line) if line.trim().is_empty() => {}
-                Ok(line) => chunk.push(parse_mapped_line(line, map)),
-                Err(err) => chunk.push(Err(Outcome::error(
-                    Value::Null,
-                    format!("invalid UTF-8 at byte {} of the line", err.valid_up_to()),
-                ))),
-            }
+    let mut written = StreamSummary::default();
+    score_records(engine, JsonlRecords::new(input), chunk_lines, map, &mut |outcomes| {
+        for outcome in &outcomes {
+            write_outcome(&mut output, outcome, &mut written)?;
         }
-        if chunk.len() >= chunk_lines.max(1) || (read == 0 && !chunk.is_empty()) {
-            for outcome in engine.score_parsed(std::mem::take(&mut chunk)) {
-                write_outcome(&mut output, &outcome, &mut summary)?;
-            }
-            output.flush().map_err(StreamError::Write)?;
-        }
-        if read == 0 {
-            return Ok(summary);
-        }
-    }
+        output.flush().map_err(StreamError::Write)
+    })
 }
-
 /// Writes one outcome as a JSONL line and counts it.
 pub fn write_outcome(
     output: &mut impl Write,
@@ -154,6 +136,11 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
 /// Scores decoded records chunk by chunk and hands each chunk's outcomes, in input order, to `sink`.
 /// A record that is not JSON or not a sample becomes an error outcome in its place; an `Err` from
 /// the record source stops the run.
+///
+/// A GRPO group (consecutive samples with the same `group`, else `prompt`, see [`crate::reward`])
+/// is never split by a chunk boundary: when a chunk fills, its trailing group is carried over into
+/// the next chunk. Only a group larger than a whole chunk is split (memory stays bounded by
+/// `chunk`); give such inputs a larger `chunk`.
 pub fn score_records<I>(
     engine: &Engine,
     records: I,
@@ -164,8 +151,9 @@ pub fn score_records<I>(
 where
     I: IntoIterator<Item = Result<Record, std::io::Error>>,
 {
+    let chunk = chunk.max(1);
     let mut summary = StreamSummary::default();
-    let mut pending: Vec<Result<Sample, Outcome>> = Vec::with_capacity(chunk.max(1));
+    let mut pending: Vec<Result<Sample, Outcome>> = Vec::with_capacity(chunk);
     let mut records = records.into_iter();
     loop {
         let next = records.next().transpose().map_err(StreamError::Read)?;
@@ -181,8 +169,9 @@ where
                 }
             });
         }
-        if pending.len() >= chunk.max(1) || (done && !pending.is_empty()) {
-            let outcomes = engine.score_parsed(std::mem::take(&mut pending));
+        if pending.len() >= chunk || (done && !pending.is_empty()) {
+            let carried = if done { Vec::new() } else { split_trailing_group(&mut pending) };
+            let outcomes = engine.score_parsed(std::mem::replace(&mut pending, carried));
             for o in &outcomes {
                 summary.samples += 1;
                 summary.errors += usize::from(o.verdict == crate::sample::Verdict::Error);
@@ -193,5 +182,66 @@ where
         if done {
             return Ok(summary);
         }
+    }
+}
+
+/// Removes and returns the trailing run of samples that share the last sample's group, unless
+/// that run is the whole chunk (then nothing is carried, so a chunk never grows past its size).
+pub fn split_trailing_group(chunk: &mut Vec<Result<Sample, Outcome>>) -> Vec<Result<Sample, Outcome>> {
+    let key_of = |item: &Result<Sample, Outcome>| item.as_ref().ok().and_then(group_key);
+    let Some(last) = chunk.last().and_then(key_of) else { return Vec::new() };
+    let run = chunk.iter().rev().take_while(|item| key_of(*item).as_ref() == Some(&last)).count();
+    if run == chunk.len() {
+        return Vec::new();
+    }
+    chunk.split_off(chunk.len() - run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::EngineConfig;
+
+    fn line(id: usize, group: &str, completion: &str) -> String {
+        serde_json::json!({"id": id, "group": group, "recipe": "r1-math-shaped", "answer": "4", "completion": completion})
+            .to_string()
+    }
+
+    fn stream(engine: &Engine, input: &str, chunk: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        let summary = score_stream(engine, input.as_bytes(), &mut out, chunk).unwrap();
+        let outcomes: Vec<Value> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(summary.samples, outcomes.len());
+        outcomes
+    }
+
+    #[test]
+    fn a_group_straddling_a_chunk_boundary_is_scored_whole() {
+        let engine = Engine::new(EngineConfig::default()).unwrap();
+        let short = "<think>\nTwo plus two is four.\n</think>\n<answer>\n\\boxed{4}\n</answer>";
+        let long = "<think>\nfive five five five five five\n</think>\n<answer>\n\\boxed{5}\n</answer>";
+        // Chunk size 2 puts the boundary between the two members of q1.
+        let input = [line(0, "q0", short), line(1, "q1", short), line(2, "q1", long), line(3, "q2", short)].join("\n");
+        let whole = stream(&engine, &input, 100);
+        let chunked = stream(&engine, &input, 2);
+        assert_eq!(chunked, whole);
+        // The group statistic really is the two-member one (Kimi length: 0.5 for the shorter, correct member).
+        assert_eq!(whole[1]["components"]["length"]["score"], serde_json::json!(0.5), "{}", whole[1]);
+        assert_eq!(whole[2]["components"]["length"]["score"], serde_json::json!(-0.5), "{}", whole[2]);
+        assert_eq!(Value::Array(chunked.iter().map(|o| o["id"].clone()).collect()), serde_json::json!([0, 1, 2, 3]));
+    }
+
+    #[test]
+    fn carrying_never_grows_a_chunk_past_its_size() {
+        let sample = |group: &str| Sample::from_line(&line(0, group, "4")).map_err(|_| Outcome::error(Value::Null, ""));
+        let mut all_one_group = vec![sample("a"), sample("a"), sample("a")];
+        assert!(split_trailing_group(&mut all_one_group).is_empty());
+        assert_eq!(all_one_group.len(), 3);
+        let mut mixed = vec![sample("a"), sample("b"), sample("b")];
+        assert_eq!(split_trailing_group(&mut mixed).len(), 2);
+        assert_eq!(mixed.len(), 1);
+        let mut bad_last = vec![sample("a"), Err(Outcome::error(Value::Null, "bad line"))];
+        assert!(split_trailing_group(&mut bad_last).is_empty());
     }
 }

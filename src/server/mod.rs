@@ -33,7 +33,7 @@ use crate::sample::{Outcome, Sample};
 pub use metrics::Metrics;
 pub use run_code::{
     CodeJob, CodeRunError, CodeRunResult, CodeRunner, ProcessResult, ProcessStatus, RunCodeRequest, RunCodeResponse,
-    SandboxUnavailable,
+    SandboxUnavailable, WasmRunner,
 };
 
 /// The server's limits. Each field names its default and what a request past it gets.

@@ -8,15 +8,36 @@
 //! `Finished` / `Error` / `TimeLimitExceeded`, `execution_time`, `return_code`, `stdout`, `stderr`),
 //! `executor_pod_name`, `files`.
 //!
-//! Running the program is not this module's business: it goes through the [`CodeRunner`] trait,
-//! which the sandboxed code verifier implements. Until one is plugged in, [`SandboxUnavailable`]
-//! answers every call with [`CodeRunError::Unavailable`], which the server sends as
-//! `503 Service Unavailable` with status `SandboxError` — never made-up output.
+//! Running the program goes through the [`CodeRunner`] trait. [`WasmRunner`] is the real one: it
+//! builds and runs the program with the code verifier's languages and wasmtime sandbox
+//! ([`crate::code::run`]). [`SandboxUnavailable`] answers every call with
+//! [`CodeRunError::Unavailable`] (sent as `503 Service Unavailable` with status `SandboxError`,
+//! never made-up output); tests use it where no program should run.
+//!
+//! How SandboxFusion's fields map onto the sandbox ([`WasmRunner`]):
+//!
+//! | SandboxFusion | rlvr |
+//! |---|---|
+//! | `run_timeout` (s) | `wall_ms` = run_timeout, and `fuel` = run_timeout × [`FUEL_PER_SECOND`] |
+//! | `compile_timeout` (s) | `compile_ms` |
+//! | `memory_limit_MB` | `memory_bytes` (at most 4096 MiB, the wasm32 address space); -1 keeps the default |
+//! | `files`, `fetch_files` | not supported (guests have no working directory): 400 when non-empty |
+//! | compile error | `compile_result` `Finished` with `return_code` 1 and the diagnostics in `stderr`; no `run_result` |
+//! | compile past `compile_timeout` | `compile_result` `TimeLimitExceeded` |
+//! | exit with status n | `run_result` `Finished`, `return_code` n |
+//! | fuel or wall limit | `run_result` `TimeLimitExceeded`, `return_code` null |
+//! | crash (trap), stack overflow, memory or output limit | `run_result` `Error`, `return_code` null; `message` says which |
+//!
+//! Python has no compile step, so its `compile_result` is null, as in SandboxFusion.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::code::CodeLimits;
+use crate::code::run::{BuildStatus, ProgramJob, ProgramReport, RunError, run_program};
+use crate::code::sandbox::{Exit, LimitKind};
 
 /// A SandboxFusion `/run_code` request body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,8 +148,11 @@ impl RunCodeResponse {
         let ran = result.run.as_ref().is_some_and(ok);
         let (status, message) = match (compiled, ran) {
             (true, true) => (RunStatus::Success, String::new()),
-            (false, _) => (RunStatus::Failed, "compilation failed".to_string()),
-            (true, false) => (RunStatus::Failed, "the program did not finish with exit code 0".to_string()),
+            (false, _) => (RunStatus::Failed, result.message.unwrap_or_else(|| "compilation failed".to_string())),
+            (true, false) => (
+                RunStatus::Failed,
+                result.message.unwrap_or_else(|| "the program did not finish with exit code 0".to_string()),
+            ),
         };
         RunCodeResponse {
             status,
@@ -171,6 +195,9 @@ pub struct CodeRunResult {
     pub run: Option<ProcessResult>,
     /// Fetched files: name → base64 content.
     pub files: BTreeMap<String, String>,
+    /// Why the job did not succeed, in more words than the step statuses (e.g. which limit fired);
+    /// `None` leaves the generic message.
+    pub message: Option<String>,
 }
 
 /// Why a runner could not run a job (a program that fails is a result, not an error).
@@ -214,6 +241,116 @@ impl CodeRunner for SandboxUnavailable {
     fn run(&self, _job: &CodeJob) -> Result<CodeRunResult, CodeRunError> {
         Err(CodeRunError::Unavailable(self.reason.clone()))
     }
+}
+
+/// Fuel a `/run_code` job gets per second of `run_timeout`: about one second of CPython on WASI
+/// (the figure measured in [`crate::code::limits`]); compiled languages get more work per second.
+pub const FUEL_PER_SECOND: u64 = 9_000_000_000;
+
+/// The runner that builds and runs programs in rlvr's wasmtime sandbox ([`crate::code::run`]).
+#[derive(Debug, Clone, Default)]
+pub struct WasmRunner {
+    /// Limits a job starts from; the request's timeouts and memory limit replace their fields.
+    pub limits: CodeLimits,
+}
+
+impl WasmRunner {
+    /// The sandbox limits for one job (see the module's table).
+    pub fn limits_for(&self, job: &CodeJob) -> Result<CodeLimits, CodeRunError> {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut limits = self.limits;
+        limits.wall_ms = millis(job.run_timeout);
+        limits.compile_ms = millis(job.compile_timeout);
+        limits.fuel = (job.run_timeout.as_secs_f64() * FUEL_PER_SECOND as f64).max(1.0) as u64;
+        if let Some(mb) = job.memory_limit_mb {
+            limits.memory_bytes = mb.saturating_mul(1 << 20);
+        }
+        limits.validate().map_err(|e| CodeRunError::InvalidJob(e.to_string()))?;
+        Ok(limits)
+    }
+}
+
+impl CodeRunner for WasmRunner {
+    fn run(&self, job: &CodeJob) -> Result<CodeRunResult, CodeRunError> {
+        if !job.files.is_empty() || !job.fetch_files.is_empty() {
+            return Err(CodeRunError::InvalidJob(
+                "`files` and `fetch_files` are not supported: rlvr's guests have no working directory; \
+                 send the data on `stdin` or inside `code`"
+                    .into(),
+            ));
+        }
+        let limits = self.limits_for(job)?;
+        let program = ProgramJob { language: &job.language, source: &job.code, stdin: job.stdin.as_bytes(), limits };
+        let report = run_program(&program).map_err(|e| match e {
+            RunError::UnknownLanguage { language, known } => {
+                CodeRunError::UnsupportedLanguage { language, supported: known }
+            }
+            RunError::Limits(e) => CodeRunError::InvalidJob(e.to_string()),
+            RunError::Unsupported(why) => CodeRunError::InvalidJob(why),
+            RunError::Toolchain(why) => CodeRunError::Unavailable(why),
+            RunError::Sandbox(why) => CodeRunError::Internal(why),
+        })?;
+        Ok(sandbox_fusion_result(report, &limits))
+    }
+}
+
+/// A [`ProgramReport`] in SandboxFusion's terms.
+fn sandbox_fusion_result(report: ProgramReport, limits: &CodeLimits) -> CodeRunResult {
+    let mut message = None;
+    let compile = report.build.map(|build| {
+        let (status, return_code, stderr) = match build.status {
+            BuildStatus::Built => (ProcessStatus::Finished, Some(0), String::new()),
+            BuildStatus::Failed(text) => (ProcessStatus::Finished, Some(1), text),
+            BuildStatus::TimedOut(text) => {
+                message = Some(format!("compilation ran past compile_timeout ({} ms)", limits.compile_ms));
+                (ProcessStatus::TimeLimitExceeded, None, text)
+            }
+        };
+        ProcessResult {
+            status,
+            execution_time: Some(build.wall.as_secs_f64()),
+            return_code,
+            stdout: Some(String::new()),
+            stderr: Some(stderr),
+        }
+    });
+    let run = report.run.map(|run| {
+        let (status, return_code) = match &run.exit {
+            Exit::Status(code) | Exit::Returned(code) | Exit::ExitedEarly(code) => {
+                if *code != 0 && run.memory_refused {
+                    message = Some(format!(
+                        "exit status {code} after the memory limit ({} bytes) was hit",
+                        limits.memory_bytes
+                    ));
+                }
+                (ProcessStatus::Finished, Some(*code))
+            }
+            Exit::Limit(kind @ (LimitKind::Fuel | LimitKind::Wall)) => {
+                message = Some(format!("time limit ({}): run_timeout is {} ms", kind.as_str(), limits.wall_ms));
+                (ProcessStatus::TimeLimitExceeded, None)
+            }
+            Exit::Limit(kind) => {
+                message = Some(match kind {
+                    LimitKind::Memory => format!("memory limit: {} bytes", limits.memory_bytes),
+                    LimitKind::Output => format!("output limit: {} bytes of stdout", limits.output_bytes),
+                    _ => "stack overflow".to_string(),
+                });
+                (ProcessStatus::Error, None)
+            }
+            Exit::Trap(trap) => {
+                message = Some(format!("the program crashed: {trap}"));
+                (ProcessStatus::Error, None)
+            }
+        };
+        ProcessResult {
+            status,
+            execution_time: Some(run.wall.as_secs_f64()),
+            return_code,
+            stdout: Some(String::from_utf8_lossy(&run.stdout).into_owned()),
+            stderr: Some(String::from_utf8_lossy(&run.stderr).into_owned()),
+        }
+    });
+    CodeRunResult { compile, run, files: BTreeMap::new(), message }
 }
 
 /// Why a request cannot become a job.

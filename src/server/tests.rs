@@ -90,6 +90,7 @@ impl CodeRunner for EchoRunner {
                 stderr: Some(String::new()),
             }),
             files: BTreeMap::new(),
+            message: None,
         })
     }
 }
@@ -477,4 +478,94 @@ fn shutdown_grace_period_is_enforced() {
     assert!(matches!(server.shutdown(), Err(ServerError::ShutdownTimedOut(_))));
     assert!(started.elapsed() < Duration::from_secs(2), "the grace period bounds shutdown");
     let _ = client.join();
+}
+
+/// Starts a server whose `/run_code` runs programs for real in the wasmtime sandbox.
+fn sandbox_server() -> TestServer {
+    let limits = ServerLimits { max_code_timeout: Duration::from_secs(60), ..ServerLimits::default() };
+    TestServer::start(Arc::new(TestScorer::default()), Arc::new(WasmRunner::default()), limits)
+}
+
+/// A `/run_code` call that must be answered 200; a missing toolchain fails here with the server's
+/// own explanation (which names the install command), as the testdata harness does.
+fn run_code_ok(addr: SocketAddr, body: Value) -> Value {
+    let response = post(addr, "/run_code", &body);
+    assert_eq!(
+        response.status,
+        200,
+        "/run_code answered {}: {} (a missing runtime or compiler is built by .ci/install-code-runtimes.sh)",
+        response.status,
+        response.text()
+    );
+    response.json()
+}
+
+#[test]
+fn run_code_runs_python_in_the_sandbox() {
+    let server = sandbox_server();
+    let ok = run_code_ok(
+        server.addr,
+        json!({"code": "a, b = map(int, input().split())\nprint(a + b)", "language": "python", "stdin": "2 40\n"}),
+    );
+    assert_eq!(ok["status"], "Success", "{ok}");
+    assert_eq!(ok["compile_result"], Value::Null, "python has no compile step");
+    assert_eq!(ok["run_result"]["status"], "Finished");
+    assert_eq!(ok["run_result"]["return_code"], 0);
+    assert_eq!(ok["run_result"]["stdout"], "42\n");
+    assert!(ok["run_result"]["execution_time"].as_f64().is_some_and(|t| t > 0.0), "{ok}");
+
+    let exit3 = run_code_ok(
+        server.addr,
+        json!({"code": "import sys\nsys.stderr.write('bye\\n')\nsys.exit(3)", "language": "python"}),
+    );
+    assert_eq!(exit3["status"], "Failed");
+    assert_eq!(exit3["run_result"]["status"], "Finished");
+    assert_eq!(exit3["run_result"]["return_code"], 3);
+    assert_eq!(exit3["run_result"]["stderr"], "bye\n");
+
+    let syntax = run_code_ok(server.addr, json!({"code": "def f(:\n  pass", "language": "python"}));
+    assert_eq!(syntax["status"], "Failed");
+    assert_eq!(syntax["run_result"]["status"], "Finished");
+    assert_eq!(syntax["run_result"]["return_code"], 1);
+    assert!(syntax["run_result"]["stderr"].as_str().unwrap().contains("SyntaxError"), "{syntax}");
+
+    let forever =
+        run_code_ok(server.addr, json!({"code": "while True:\n  pass", "language": "python", "run_timeout": 1}));
+    assert_eq!(forever["status"], "Failed");
+    assert_eq!(forever["run_result"]["status"], "TimeLimitExceeded", "{forever}");
+    assert_eq!(forever["run_result"]["return_code"], Value::Null);
+    assert!(forever["message"].as_str().unwrap().contains("time limit"), "{forever}");
+
+    let files = post(
+        server.addr,
+        "/run_code",
+        &json!({"code": "print(open('a.txt').read())", "language": "python", "files": {"a.txt": "aGk="}}),
+    );
+    assert_eq!(files.status, 400);
+    assert!(files.json()["message"].as_str().unwrap().contains("files"));
+}
+
+#[test]
+fn run_code_compiles_and_runs_cpp_in_the_sandbox() {
+    let server = sandbox_server();
+    let sum = "#include <bits/stdc++.h>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<\"\\n\";}";
+    let ok = run_code_ok(server.addr, json!({"code": sum, "language": "cpp", "stdin": "5 37"}));
+    assert_eq!(ok["status"], "Success", "{ok}");
+    assert_eq!(ok["compile_result"]["status"], "Finished");
+    assert_eq!(ok["compile_result"]["return_code"], 0);
+    assert_eq!(ok["run_result"]["status"], "Finished");
+    assert_eq!(ok["run_result"]["stdout"], "42\n");
+
+    let broken = run_code_ok(server.addr, json!({"code": "int main(){ return x; }", "language": "cpp"}));
+    assert_eq!(broken["status"], "Failed");
+    assert_eq!(broken["compile_result"]["status"], "Finished");
+    assert_eq!(broken["compile_result"]["return_code"], 1);
+    assert!(broken["compile_result"]["stderr"].as_str().unwrap().contains("error"), "{broken}");
+    assert_eq!(broken["run_result"], Value::Null);
+
+    let crash =
+        run_code_ok(server.addr, json!({"code": "#include <cstdlib>\nint main(){ abort(); }", "language": "cpp"}));
+    assert_eq!(crash["status"], "Failed");
+    assert_eq!(crash["run_result"]["status"], "Error", "{crash}");
+    assert!(crash["message"].as_str().unwrap().contains("crashed"), "{crash}");
 }
