@@ -17,6 +17,10 @@
 //! | `expected_extracted` (string, or null for "nothing read") | `extracted` |
 //! | `expected_reward` (number, within 1e-9) | `reward` |
 //!
+//! A line may also carry `extract_config` (`{"last_number_fallback": false}`): the extraction
+//! switches its anchor ran with, applied over rlvr's defaults for that case only (see
+//! `read_extract_config`).
+//!
 //! Every case must carry `source` or `see` (where it came from) and at least one label. Two files
 //! have their own readers, registered in [`READERS`]: `math500_problems.jsonl` (each gold must
 //! parse and be judged equal to itself boxed) and Math-Verify's
@@ -44,6 +48,7 @@ use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use rlvr::batch::EngineConfig;
+use rlvr::extract::ExtractConfig;
 use rlvr::{Engine, Outcome};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -88,7 +93,7 @@ fn file_name_is(path: &Path, name: &str) -> bool {
 /// What a case checks.
 enum Check {
     /// Score `sample` through the engine and compare with `expect`.
-    Score { sample: Value, expect: Expectation, needs_recipe: Option<String> },
+    Score { sample: Value, expect: Expectation, needs_recipe: Option<String>, extract: Option<ExtractConfig> },
     /// The gold must parse, and `\boxed{gold}` must be judged correct against it.
     GoldSelf { gold: String },
     /// A reward-component case (`testdata/rewards/`), run by its own runner in the library.
@@ -187,7 +192,29 @@ fn read_sample(case: &Map<String, Value>) -> Result<Check, String> {
         _ if case.get("answer").is_none_or(Value::is_null) && case.contains_key("tests") => Some("code".into()),
         _ => None,
     };
-    Ok(Check::Score { sample: Value::Object(case.clone()), expect, needs_recipe })
+    let extract = read_extract_config(case)?;
+    let mut sample = case.clone();
+    sample.remove("extract_config");
+    Ok(Check::Score { sample: Value::Object(sample), expect, needs_recipe, extract })
+}
+
+/// A case's `extract_config`: the [`ExtractConfig`] switches its anchor ran with, over rlvr's
+/// defaults. Math-Verify's `LatexExtractionConfig` alone (no `ExprExtractionConfig`) reads no bare
+/// numbers, which is `{"last_number_fallback": false}`. Unknown keys are an error.
+fn read_extract_config(case: &Map<String, Value>) -> Result<Option<ExtractConfig>, String> {
+    let Some(value) = case.get("extract_config") else { return Ok(None) };
+    let fields = value.as_object().ok_or("`extract_config` must be an object")?;
+    let mut config = ExtractConfig::default();
+    for (key, value) in fields {
+        let flag = value.as_bool().ok_or_else(|| format!("`extract_config.{key}` must be true or false"))?;
+        match key.as_str() {
+            "after_think" => config.after_think = flag,
+            "last_number_fallback" => config.last_number_fallback = flag,
+            "math_env_fallback" => config.math_env_fallback = flag,
+            other => return Err(format!("unknown `extract_config` key `{other}`")),
+        }
+    }
+    Ok(Some(config))
 }
 
 /// A reward-component case: one component, a group of judged samples and the expected raw
@@ -234,6 +261,7 @@ fn read_string_extraction(case: &Map<String, Value>) -> Result<Check, String> {
             reward: None,
         },
         needs_recipe: None,
+        extract: None,
     };
     Ok(match expected {
         // `[]`: nothing may be read. Any gold will do; the verdict must be `no_answer`.
@@ -509,14 +537,21 @@ impl Case {
         match check {
             Check::Unmappable(why) => Err(format!("not mappable onto rlvr: {why}")),
             Check::Reward(case) => case.run().map(|()| Completion::Completed),
-            Check::Score { sample, expect, needs_recipe } => {
+            Check::Score { sample, expect, needs_recipe, extract } => {
                 if let Some(recipe) = needs_recipe
                     && engine.recipes().get(recipe).is_none()
                 {
                     return Ok(Completion::ignored_with(format!("no `{recipe}` recipe is built in yet")));
                 }
                 let line = sample.to_string();
-                let outcome = score_line(engine, &line)?;
+                let outcome = match extract {
+                    None => score_line(engine, &line)?,
+                    Some(extract) => {
+                        let mut config = engine.config().clone();
+                        config.math.extract = extract.clone();
+                        score_line(&Engine::with_recipes(config, engine.recipes().clone()), &line)?
+                    }
+                };
                 let diffs = expect.diff(&outcome);
                 if diffs.is_empty() { Ok(Completion::Completed) } else { Err(describe(sample, &outcome, &diffs)) }
             }

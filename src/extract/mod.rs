@@ -16,8 +16,8 @@
 //! | 4 | `AnswerPhrase` | "the answer is 18.", `Answer: 18`, `**Answer:** 18`, "答案是 18", "la réponse est 18"; when a sentence follows the marker ("Answer: Jane started 3 hours ago"), its first math environment or number |
 //! | 5 | `Bold` | `**73**` (a bold span that starts like an answer: digit, sign, `$`, `\`, bracket) |
 //! | 6 | `Whole` | the whole trimmed final part, when short and answer-like: `-5`, `7,425,000`, `$x^2$`, `(1,2)`, `\text{Evelyn}` |
-//! | 7 | `MathEnv` | the last `$…$`, `$$…$$`, `\(…\)`, `\[…\]` whose content is not prose |
-//! | 8 | `LastNumber` | the last number (`7,425,000`, `-3`, `.5`, `13/28`) |
+//! | 7 | `MathEnv` | the last `$…$`, `$$…$$`, `\(…\)`, `\[…\]` whose content is not prose, unless a number follows it |
+//! | 8 | `LastNumber` | the last number (`7,425,000`, `-3`, `.5`, `13/28`), when no math environment comes after it |
 //!
 //! The answer text has its delimiters stripped: `$…$`, `$$…$$`, `\(…\)`, `\[…\]` around it, markdown
 //! `**`, a trailing period or comma, a lone currency `$`, and the thin spaces `\!` and `\,`. Its
@@ -298,6 +298,23 @@ fn math_env_tier(text: &str) -> Option<Found> {
         .find_map(|env| found(text, env.whole, AnswerSource::MathEnv))
 }
 
+/// Tiers 7 and 8 as one: the last math environment or the last number, whichever ends later.
+///
+/// A chain of thought often closes with a sentence ("so there are 12 sequences", "increases by
+/// 100%") after its last formula; the answer is then the number, not the formula before it. Within
+/// a formula the environment wins, since it ends after every number inside it. Math-Verify ranks
+/// its plain-LaTeX and plain-number patterns equally and takes the rightmost match the same way.
+fn last_env_or_number(text: &str, config: &ExtractConfig) -> Option<Found> {
+    let env = if config.math_env_fallback { math_env_tier(text) } else { None };
+    let number = || scan::last_number(text).and_then(|r| found(text, r, AnswerSource::LastNumber));
+    let number = if config.last_number_fallback { number() } else { None };
+    match (env, number) {
+        (Some(env), Some(number)) if number.range.start >= env.range.end => Some(number),
+        (Some(env), _) => Some(env),
+        (None, number) => number,
+    }
+}
+
 /// Finds the final answer in a completion (see the module documentation for the tiers).
 pub fn extract_answer(completion: &str, config: &ExtractConfig) -> Result<Extraction, ExtractError> {
     if completion.len() > config.max_input_bytes {
@@ -336,7 +353,7 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
         };
         return found(text, raw, AnswerSource::AnswerTag).ok_or(ExtractError::NoAnswer);
     }
-    let tiers: [&dyn Fn() -> Option<Found>; 6] = [
+    let tiers: [&dyn Fn() -> Option<Found>; 5] = [
         &|| phrase::find_gsm8k(text, config.max_answer_markers).and_then(|r| found(text, r, AnswerSource::Gsm8k)),
         &|| {
             phrase::find_answer_phrase(text, config.max_answer_markers)
@@ -350,14 +367,7 @@ fn find_in_final_part(text: &str, config: &ExtractConfig) -> Result<Found, Extra
                 .find_map(|r| found(text, r, AnswerSource::Bold))
         },
         &|| whole_tier(text, config),
-        &|| if config.math_env_fallback { math_env_tier(text) } else { None },
-        &|| {
-            if config.last_number_fallback {
-                scan::last_number(text).and_then(|r| found(text, r, AnswerSource::LastNumber))
-            } else {
-                None
-            }
-        },
+        &|| last_env_or_number(text, config),
     ];
     tiers.iter().find_map(|tier| tier()).ok_or(ExtractError::NoAnswer)
 }
@@ -432,7 +442,8 @@ pub fn gold_has_several_answers(gold: &str) -> bool {
 /// Reads a gold answer: `\boxed{2}` → `2`, `$\frac12$` → `\frac12`, bare `42` → `42`.
 ///
 /// A gold with several different boxes (`\(\boxed{1}\) and \(\boxed{-2}\)`) is a multi-answer gold
-/// and reads as the list `1, -2`. `<answer>` tags and GSM8K's `#### n` are unwrapped too. The
+/// and reads as the list `1, -2`. `<answer>` tags, GSM8K's `#### n` and an answer sentence
+/// ("The final answer is $28\%$. I hope it is correct.", "Answer: 5") are unwrapped too. The
 /// last-number fallback is never applied: a gold sentence without a marker is returned trimmed,
 /// for the math side to parse or reject as an invalid gold.
 pub fn extract_gold(gold: &str) -> String {
@@ -448,6 +459,13 @@ pub fn extract_gold(gold: &str) -> String {
     if let Some(f) =
         phrase::find_gsm8k(gold, config.max_answer_markers).and_then(|r| found(gold, r, AnswerSource::Gsm8k))
     {
+        return f.answer;
+    }
+    // A worked solution used as the gold ("… Final Answer: The final answer is $28\%$. I hope it
+    // is correct."): its explicit answer sentence marks the answer, as in a completion.
+    let phrase = phrase::find_minerva(gold, config.max_answer_markers)
+        .or_else(|| phrase::find_answer_phrase(gold, config.max_answer_markers));
+    if let Some(f) = phrase.and_then(|r| found(gold, r, AnswerSource::AnswerPhrase)) {
         return f.answer;
     }
     let range = scan::trim_answer(gold, 0..gold.len());

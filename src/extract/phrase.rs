@@ -163,11 +163,15 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
         start += is_at + 4;
     }
     let tail = &text[start..end];
-    // A sentence after the marker ("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois"):
-    // its first math environment, or else its first number, is the answer.
-    if prose_words(tail) >= 3 {
+    // A sentence after the marker ("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois",
+    // "答案：每份应该是 (\frac{2}{5}) 吨"): its first math environment, or else its first bracketed
+    // formula, or else its first number, is the answer.
+    if prose_words(tail) >= 3 || cjk_sentence(tail) {
         if let Some(env) = find_math_envs(tail).into_iter().next() {
             return Some(start + env.whole.start..start + env.whole.end);
+        }
+        if let Some(formula) = bracketed_formula(tail) {
+            return Some(start + formula.start..start + formula.end);
         }
         if let Some(number) = first_number(tail) {
             return Some(start + number.start..start + number.end);
@@ -181,6 +185,38 @@ pub(crate) fn phrase_tail(text: &str, from: usize) -> Option<Range<usize>> {
         return None;
     }
     Some(start..end)
+}
+
+/// Does `text` hold a run of two or more CJK characters (a sentence in a script written without
+/// spaces, which [`prose_words`] counts as a single word)?
+fn cjk_sentence(text: &str) -> bool {
+    let cjk = |c: char| matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}');
+    let mut run = 0;
+    text.chars().any(|c| {
+        run = if cjk(c) { run + 1 } else { 0 };
+        run >= 2
+    })
+}
+
+/// The inside of the first `(…)` whose content starts with a LaTeX command (`(\frac{2}{5})`): a
+/// formula a model bracketed instead of writing `\(…\)`.
+fn bracketed_formula(text: &str) -> Option<Range<usize>> {
+    let bytes = text.as_bytes();
+    let open = text.find("(\\")?;
+    let mut depth = 0usize;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + 1..i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Minerva's format sentence, "The final answer is X. I hope it is correct.": the rightmost
@@ -231,6 +267,8 @@ mod tests {
         assert_eq!(phrase("所以答案是 42。"), Some("42"));
         assert_eq!(phrase("Donc la réponse est 7."), Some("7"));
         assert_eq!(phrase("Ответ: 12"), Some("12"));
+        assert_eq!(phrase("答案：每份应该是 (\\frac{2}{5}) 吨。"), Some("\\frac{2}{5}"));
+        assert_eq!(phrase("答案：每份应该是 $\\frac{2}{5}$ 吨。"), Some("$\\frac{2}{5}$"));
     }
 
     #[test]

@@ -360,6 +360,26 @@ pub(crate) fn first_number(text: &str) -> Option<Range<usize>> {
     first
 }
 
+/// The end of the brace group opening at `open` (just past its closing `}`, or the end of `bytes`).
+fn skip_braced(bytes: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Number of prose words in `text`: runs of two or more letters (any script) that are not a LaTeX
 /// command name, not inside a `\text{…}`-style or `\begin{…}` argument, and not `and`/`or`
 /// joining answers.
@@ -382,20 +402,15 @@ pub(crate) fn prose_words(text: &str) -> usize {
             ) && i < bytes.len()
                 && bytes[i] == b'{'
             {
-                let mut depth = 0usize;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'{' => depth += 1,
-                        b'}' => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                i += 1;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    i += 1;
+                let argument_start = i;
+                i = skip_braced(bytes, i);
+                // `\begin{array}{cc}`: the column spec is not prose either.
+                let environment = &text[argument_start..i];
+                if name == "begin"
+                    && matches!(environment, "{array}" | "{tabular}" | "{subarray}")
+                    && bytes.get(i) == Some(&b'{')
+                {
+                    i = skip_braced(bytes, i);
                 }
             }
             continue;
@@ -440,6 +455,16 @@ fn is_noise(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}' | '\u{FE0F}')
 }
 
+/// When the whole of `s` is wrapped in one pair of quotes (`"…"`, `\"…\"`, `“…”`): the opening
+/// quote's length and the length of what is inside.
+fn quoted(s: &str) -> Option<(usize, usize)> {
+    [("\\\"", "\\\""), ("\"", "\""), ("“", "”")].into_iter().find_map(|(open, close)| {
+        let inner = s.strip_prefix(open)?.strip_suffix(close)?;
+        let single = !inner.is_empty() && !inner.contains(open) && !inner.contains(close);
+        single.then_some((open.len(), inner.len()))
+    })
+}
+
 /// Trims whitespace, control characters, emoji, trailing sentence punctuation, markdown `*`, and math delimiters wrapping the
 /// whole answer, repeatedly; returns the sub-range of `range` that holds the answer.
 pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
@@ -468,6 +493,10 @@ pub(crate) fn trim_answer(text: &str, range: Range<usize>) -> Range<usize> {
         {
             start += 2;
             end -= 2;
+        } else if let Some((open, inner)) = quoted(s) {
+            // A quoted answer (`"$12$ and $13$"`, `\"…\"`, `“…”`): the quotes are not math.
+            start += open;
+            end = start + inner;
         } else if unescaped_dollars(s) == 1 && s.starts_with('$') {
             // A lone leading `$` is a currency sign (`$1,000.99`), not a delimiter.
             start += 1;

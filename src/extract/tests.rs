@@ -148,7 +148,7 @@ fn whole_tier_size_boundary() {
 #[test]
 fn fallbacks_can_be_turned_off() {
     let strict = ExtractConfig { math_env_fallback: false, last_number_fallback: false, ..ExtractConfig::default() };
-    let text = "We find that $x$ equals 3 after some long and careful algebra.";
+    let text = "After 3 pages of long and careful algebra we find $x$.";
     assert_eq!(extract_answer(text, &strict), Err(ExtractError::NoAnswer));
     assert_eq!(answer(text), Ok("x".into()));
 }

@@ -416,6 +416,22 @@ fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig) -> MathChe
         }
     };
     out.pred_parsed = Some(pexpr.to_string());
+    // Two exact integers (no written precision) are equal exactly when their values are: decided
+    // without the comparer's general machinery.
+    if let (Expr::Num(g), Expr::Num(p)) = (gexpr, &pexpr)
+        && g.written.is_none()
+        && p.written.is_none()
+        && g.value.is_integer()
+        && p.value.is_integer()
+    {
+        if g.value == p.value {
+            out.verdict = Verdict::Correct;
+            out.reason = "the answers are mathematically equivalent".into();
+        } else {
+            out.reason = "the answers differ".into();
+        }
+        return out;
+    }
     let cmp = compare::Comparer::new(config);
     if cmp.equal(gexpr, &pexpr) {
         out.verdict = Verdict::Correct;
@@ -488,7 +504,25 @@ fn extraction_failed(gold: &Gold, e: ExtractError) -> MathCheck {
     }
 }
 
-/// The distinct choice letters standing alone in an answer (`C, D` → `['C', 'D']`).
+/// Words that rule out the choice after them: "C non A", "C, not A", "C pas A".
+const NEGATIONS: &[&str] = &["not", "non", "no", "pas", "nicht", "kein", "nein", "不是", "非", "не"];
+
+/// Is the word just before `chars[k]` (skipping spaces and commas) a negation?
+fn negated(chars: &[char], k: usize) -> bool {
+    let mut end = k;
+    while end > 0 && (chars[end - 1].is_whitespace() || chars[end - 1] == ',') {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && chars[start - 1].is_alphabetic() {
+        start -= 1;
+    }
+    let word: String = chars[start..end].iter().collect::<String>().to_lowercase();
+    NEGATIONS.contains(&word.as_str())
+}
+
+/// The distinct choice letters standing alone in an answer (`C, D` → `['C', 'D']`); a letter after
+/// a negation ("C non A", "C, not A") is ruled out, not named.
 fn named_choices(answer: &str, choices: &[char]) -> Vec<char> {
     let chars: Vec<char> = answer.chars().collect();
     let mut out = Vec::new();
@@ -497,6 +531,7 @@ fn named_choices(answer: &str, choices: &[char]) -> Vec<char> {
         if choices.contains(c)
             && alone(k.checked_sub(1).and_then(|j| chars.get(j)))
             && alone(chars.get(k + 1))
+            && !negated(&chars, k)
             && !out.contains(c)
         {
             out.push(*c);

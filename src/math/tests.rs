@@ -41,6 +41,20 @@ fn math500_golds_parse_and_round_trip() {
 }
 
 #[test]
+fn plain_integer_shortcut_builds_what_the_parser_builds() {
+    let lim = MathLimits::default();
+    for s in ["0", "7", "42", "0042", "123456789012345678", "1234567890123456789"] {
+        let braced = format!("{{{s}}}");
+        assert_eq!(parse_answer(s, &lim), parse_answer(&braced, &lim), "{s}");
+    }
+    let config = MathConfig::default();
+    assert_eq!(check("6779", "so \\boxed{6779}", &config).verdict, Verdict::Correct);
+    assert_eq!(check("6779", "so \\boxed{6780}", &config).verdict, Verdict::Incorrect);
+    assert_eq!(check("6779", "so \\boxed{6,779}", &config).verdict, Verdict::Correct);
+    assert_eq!(check("0.5", "so \\boxed{1/2}", &config).verdict, Verdict::Correct);
+}
+
+#[test]
 fn big_integer_parse_is_fast() {
     let big = "9".repeat(100_000);
     let t = std::time::Instant::now();
