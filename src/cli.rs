@@ -250,9 +250,19 @@ pub struct TrainArgs {
     /// Policy updates per generation batch (μ).
     #[arg(long)]
     pub num_iterations: Option<usize>,
-    /// Drop groups with all-equal rewards from the loss.
+    /// Drop groups with all-equal rewards from the loss and refill the batch with new prompts (DAPO).
     #[arg(long)]
     pub dynamic_sampling: bool,
+    /// Most generation rounds per step when refilling (DAPO's `max_num_gen_batches`).
+    #[arg(long)]
+    pub max_num_gen_batches: Option<usize>,
+    /// Write `OUT/checkpoint-N` every this many GRPO steps (0 = only at the end of each run).
+    #[arg(long)]
+    pub save_steps: Option<usize>,
+    /// Continue from `DIR/checkpoint-N`, or from the latest checkpoint in `DIR`, with the options
+    /// stored in it (the other training flags are ignored).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     /// Give truncated completions zero loss weight.
     #[arg(long)]
     pub mask_truncated_completions: bool,
@@ -591,16 +601,20 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
         a.temperature => g.temperature, a.top_p => g.top_p, a.learning_rate => g.optimizer.learning_rate,
         a.beta => g.loss.beta, a.epsilon => g.loss.epsilon, a.epsilon_high => g.loss.epsilon_high,
         a.loss_type => g.loss.loss_type, a.scale_rewards => g.scale_rewards, a.num_iterations => g.num_iterations,
-        a.max_grad_norm => g.optimizer.max_grad_norm,
+        a.max_grad_norm => g.optimizer.max_grad_norm, a.max_num_gen_batches => g.max_num_gen_batches,
     );
+    set!(a.save_steps => o.save_steps);
     g.dynamic_sampling |= a.dynamic_sampling;
     g.mask_truncated_completions |= a.mask_truncated_completions;
     o.sft_checkpoint = a.sft_checkpoint.clone();
-    let summary = arithmetic::run(&o, &rewards, &a.recipe, &a.out, &device)?;
+    let summary = match &a.resume {
+        Some(dir) => arithmetic::resume(dir, &rewards, &a.recipe, &a.out, &device)?,
+        None => arithmetic::run(&o, &rewards, &a.recipe, &a.out, &device)?,
+    };
     let show = |name: &str, e: &arithmetic::Evaluation| {
         eprintln!(
             "rlvr train: {name:<14} accuracy {:.3} format {:.3} (greedy) | accuracy {:.3} format {:.3} (T={})",
-            e.accuracy, e.format, e.accuracy_sampled, e.format_sampled, o.eval_temperature
+            e.accuracy, e.format, e.accuracy_sampled, e.format_sampled, summary.options.eval_temperature
         )
     };
     show("before", &summary.before);

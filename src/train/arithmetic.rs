@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::TrainError;
 use super::checkpoint::{self, TrainerState};
 use super::grpo::{GrpoConfig, Prompt, Trainer, pack, token_logprobs};
-use super::metrics::{MetricsLog, StepMetrics};
+use super::metrics::MetricsLog;
 use super::model::{Model, ModelConfig, Weights, init_weights};
 use super::optim::{AdamW, AdamWConfig};
 use super::plot::{Series, line_chart};
@@ -57,6 +57,9 @@ pub struct ArithmeticOptions {
     pub eval_temperature: f64,
     /// Start GRPO from this supervised checkpoint instead of training one.
     pub sft_checkpoint: Option<PathBuf>,
+    /// Write `OUT/checkpoint-N` every this many GRPO steps (and at the end of each run); 0 = only at the end.
+    #[serde(default)]
+    pub save_steps: usize,
 }
 
 impl Default for ArithmeticOptions {
@@ -84,6 +87,7 @@ impl Default for ArithmeticOptions {
             eval_prompts: 900,
             eval_temperature: 1.0,
             sft_checkpoint: None,
+            save_steps: 50,
         }
     }
 }
@@ -133,6 +137,13 @@ pub struct StageSeconds {
     pub control: f64,
     /// All evaluations.
     pub eval: f64,
+}
+
+impl StageSeconds {
+    /// The GRPO run's (`control = false`) or the control's seconds.
+    fn run_mut(&mut self, control: bool) -> &mut f64 {
+        if control { &mut self.control } else { &mut self.grpo }
+    }
 }
 
 /// The task's tokenizer.
@@ -275,8 +286,41 @@ fn copy_weights(weights: &Weights) -> Result<Weights, TrainError> {
     Ok(out)
 }
 
-/// Runs the whole demonstration and writes `summary.json`, `metrics.jsonl`, `reward_curve.png`
-/// and the `sft/`, `grpo/` and `control/` checkpoints under `out`.
+/// Where a demo stood when a checkpoint was written (stored in its `trainer_state.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Progress {
+    /// The options of the run (a resumed run keeps them).
+    options: ArithmeticOptions,
+    /// The run being trained (`grpo` or `control`).
+    run: String,
+    /// GRPO steps done in that run.
+    run_step: usize,
+    /// The prompt generator (both runs draw the same prompt sequence from it).
+    prompt_rng: Rng,
+    /// The supervised checkpoint both runs start from.
+    sft_dir: PathBuf,
+    /// Held-out numbers of the supervised model.
+    before: Evaluation,
+    /// Held-out numbers after GRPO, once measured.
+    after: Option<Evaluation>,
+    /// Time spent so far.
+    stages: StageSeconds,
+    /// Wall-clock seconds so far.
+    seconds: f64,
+}
+
+/// A checkpoint to continue from.
+struct Resumed {
+    dir: PathBuf,
+    state: TrainerState,
+    weights: Weights,
+    progress: Progress,
+}
+
+const RUNS: [(&str, bool); 2] = [("grpo", false), ("control", true)];
+
+/// Runs the whole demonstration and writes `summary.json`, `metrics.jsonl`, `reward_curve.png`,
+/// the `sft/`, `grpo/` and `control/` checkpoints and `checkpoint-N` every `save_steps` under `out`.
 pub fn run(
     options: &ArithmeticOptions,
     rewards: &dyn RewardSource,
@@ -284,88 +328,179 @@ pub fn run(
     out: &Path,
     device: &Device,
 ) -> Result<Summary, TrainError> {
+    execute(options, rewards, recipe, out, device, None)
+}
+
+/// Continues a demonstration from `checkpoint` (a `checkpoint-N` directory, or a run directory:
+/// its latest) with the options stored in it: model, optimizer moments, sampling and prompt
+/// generators, step counter and metrics log are restored, so the remaining steps are the ones the
+/// uninterrupted run would have taken.
+pub fn resume(
+    checkpoint: &Path,
+    rewards: &dyn RewardSource,
+    recipe: &str,
+    out: &Path,
+    device: &Device,
+) -> Result<Summary, TrainError> {
+    let dir = checkpoint::latest(checkpoint)?;
+    let (state, weights) = checkpoint::load(&dir, device)?;
+    let bad = |message: String| TrainError::Checkpoint { path: dir.join(checkpoint::STATE_FILE), message };
+    let value = state.progress.clone().ok_or_else(|| bad("no demo progress: not a `checkpoint-N` of a run".into()))?;
+    let progress: Progress = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    if !RUNS.iter().any(|(name, _)| *name == progress.run) {
+        return Err(bad(format!("unknown run `{}`", progress.run)));
+    }
+    let options = progress.options.clone();
+    execute(&options, rewards, recipe, out, device, Some(Resumed { dir, state, weights, progress }))
+}
+
+fn execute(
+    options: &ArithmeticOptions,
+    rewards: &dyn RewardSource,
+    recipe: &str,
+    out: &Path,
+    device: &Device,
+    mut resumed: Option<Resumed>,
+) -> Result<Summary, TrainError> {
     let started = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let tok = tokenizer()?;
-    let mut rng = Rng::new(options.seed);
     let (train, held_out) = problems();
     let held_out: Vec<Prompt> =
         held_out.into_iter().take(options.eval_prompts).map(|p| to_prompt(&tok, p)).collect::<Result<_, _>>()?;
-    let mut stages = StageSeconds::default();
-    let (config, sft) = match &options.sft_checkpoint {
-        Some(dir) => {
-            let (state, weights) = checkpoint::load(dir, device)?;
-            (state.model, weights)
-        }
-        None => {
-            let t = Instant::now();
-            let config = ModelConfig::tiny(tok.vocab_size());
-            let weights = init_weights(&config, &mut rng, device)?;
-            supervised(&config, &weights, &tok, options, &mut rng, device)?;
-            let state =
-                TrainerState { model: config.clone(), step: options.sft_steps, rng: rng.clone(), stage: "sft".into() };
-            checkpoint::save(&out.join("sft"), &weights, None, &state)?;
-            stages.sft = t.elapsed().as_secs_f64();
-            (config, weights)
-        }
-    };
     let temperature = options.eval_temperature;
     let eval_seed = options.seed ^ 0xE7A1;
-    let t = Instant::now();
-    let before = evaluate((&config, &sft), &tok, &held_out, rewards, temperature, eval_seed, device)?;
-    stages.eval += t.elapsed().as_secs_f64();
-    let mut log = MetricsLog::create(&out.join("metrics.jsonl"))?;
-    let mut curves: Vec<Vec<StepMetrics>> = Vec::new();
-    let mut results = Vec::new();
-    for (name, shuffle) in [("grpo", false), ("control", true)] {
+    let log_path = out.join("metrics.jsonl");
+    let (config, sft, mut p, mut log) = match &resumed {
+        Some(r) => {
+            let (state, sft) = checkpoint::load(&r.progress.sft_dir, device)?;
+            let lines = MetricsLog::read(&r.dir.join(checkpoint::METRICS_FILE))?;
+            (state.model, sft, r.progress.clone(), MetricsLog::restore(&log_path, &lines)?)
+        }
+        None => {
+            let mut rng = Rng::new(options.seed);
+            let mut stages = StageSeconds::default();
+            let (config, sft, sft_dir) = match &options.sft_checkpoint {
+                Some(dir) => {
+                    let (state, weights) = checkpoint::load(dir, device)?;
+                    (state.model, weights, dir.clone())
+                }
+                None => {
+                    let t = Instant::now();
+                    let config = ModelConfig::tiny(tok.vocab_size());
+                    let weights = init_weights(&config, &mut rng, device)?;
+                    supervised(&config, &weights, &tok, options, &mut rng, device)?;
+                    let state = TrainerState {
+                        model: config.clone(),
+                        step: options.sft_steps,
+                        rng: rng.clone(),
+                        stage: "sft".into(),
+                        progress: None,
+                    };
+                    let dir = out.join("sft");
+                    checkpoint::save(&dir, &weights, None, &state)?;
+                    stages.sft = t.elapsed().as_secs_f64();
+                    (config, weights, std::path::absolute(&dir).map_err(|e| TrainError::io(&dir, e))?)
+                }
+            };
+            let t = Instant::now();
+            let before = evaluate((&config, &sft), &tok, &held_out, rewards, temperature, eval_seed, device)?;
+            stages.eval += t.elapsed().as_secs_f64();
+            let progress = Progress {
+                options: options.clone(),
+                run: RUNS[0].0.into(),
+                run_step: 0,
+                // The same prompt order for both runs: only the rewards differ.
+                prompt_rng: Rng::new(options.seed ^ 0x9E37),
+                sft_dir,
+                before,
+                after: None,
+                stages,
+                seconds: 0.0,
+            };
+            (config, sft, progress, MetricsLog::create(&log_path)?)
+        }
+    };
+    let seconds_before = p.seconds;
+    let first = RUNS.iter().position(|(name, _)| *name == p.run).unwrap_or(0);
+    let mut control_after = None;
+    for (index, &(name, shuffle)) in RUNS.iter().enumerate().skip(first) {
         let t = Instant::now();
         let grpo = GrpoConfig { shuffle_rewards: shuffle, ..options.grpo.clone() };
-        let mut trainer =
-            Trainer::new(config.clone(), copy_weights(&sft)?, &tok, rewards, grpo, options.seed, device.clone())?
-                .with_run_name(name);
-        // The same prompt order for both runs: only the rewards differ.
-        let mut prompt_rng = Rng::new(options.seed ^ 0x9E37);
-        let mut curve = Vec::new();
-        for _ in 0..options.grpo_steps {
-            let prompts: Vec<Prompt> = (0..options.grpo.prompts_per_step)
-                .map(|_| to_prompt(&tok, train[prompt_rng.below(train.len())]))
-                .collect::<Result<_, _>>()?;
-            let metrics = trainer.step(&prompts)?;
+        let mut trainer = match resumed.take() {
+            Some(r) => {
+                let mut trainer = Trainer::new(config.clone(), r.weights, &tok, rewards, grpo, 0, device.clone())?;
+                checkpoint::load_optimizer(&r.dir, trainer.optimizer_mut(), r.state.step, device)?;
+                trainer.set_rng(r.state.rng);
+                trainer
+            }
+            None => {
+                p.run = name.into();
+                p.run_step = 0;
+                p.prompt_rng = Rng::new(options.seed ^ 0x9E37);
+                Trainer::new(config.clone(), copy_weights(&sft)?, &tok, rewards, grpo, options.seed, device.clone())?
+            }
+        }
+        .with_run_name(name);
+        while p.run_step < options.grpo_steps {
+            let prompt_rng = &mut p.prompt_rng;
+            let mut draw = || -> Result<Option<Vec<Prompt>>, TrainError> {
+                let batch = (0..options.grpo.prompts_per_step)
+                    .map(|_| to_prompt(&tok, train[prompt_rng.below(train.len())]))
+                    .collect::<Result<_, _>>()?;
+                Ok(Some(batch))
+            };
+            let metrics = trainer.step_with(&mut draw)?;
             log.write(&metrics)?;
-            curve.push(metrics);
+            p.run_step += 1;
+            if (options.save_steps > 0 && p.run_step.is_multiple_of(options.save_steps))
+                || p.run_step == options.grpo_steps
+            {
+                let mut q = p.clone();
+                *q.stages.run_mut(shuffle) += t.elapsed().as_secs_f64();
+                q.seconds = seconds_before + started.elapsed().as_secs_f64();
+                let dir = out.join(format!("{}{}", checkpoint::PREFIX, index * options.grpo_steps + p.run_step));
+                save_progress(&dir, &trainer, &q, &log_path)?;
+            }
         }
         let state = TrainerState {
             model: config.clone(),
             step: trainer.optimizer().steps(),
             rng: trainer.rng().clone(),
             stage: name.into(),
+            progress: None,
         };
         checkpoint::save(&out.join(name), trainer.weights(), Some(trainer.optimizer()), &state)?;
-        let elapsed = t.elapsed().as_secs_f64();
+        *p.stages.run_mut(shuffle) += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        results.push(evaluate((&config, trainer.weights()), &tok, &held_out, rewards, temperature, eval_seed, device)?);
-        stages.eval += t.elapsed().as_secs_f64();
+        let evaluation =
+            evaluate((&config, trainer.weights()), &tok, &held_out, rewards, temperature, eval_seed, device)?;
+        p.stages.eval += t.elapsed().as_secs_f64();
         if shuffle {
-            stages.control = elapsed
+            control_after = Some(evaluation);
         } else {
-            stages.grpo = elapsed
+            p.after = Some(evaluation);
         }
-        curves.push(curve);
     }
-    let series: Vec<Series> = curves
+    let curves = MetricsLog::read(&log_path)?;
+    let series: Vec<Series> = RUNS
         .iter()
         .zip([[0u8, 90, 200], [220, 50, 40]])
-        .map(|(c, color)| Series { points: c.iter().map(|m| m.accuracy).collect(), color })
+        .map(|((name, _), color)| Series {
+            points: curves.iter().filter(|m| m.run == *name).map(|m| m.accuracy).collect(),
+            color,
+        })
         .collect();
     let png = line_chart(&series, 0.0, 1.0, 640, 400);
     let plot_path = out.join("reward_curve.png");
     std::fs::write(&plot_path, png).map_err(|e| TrainError::io(&plot_path, e))?;
+    let missing = || TrainError::Config("the demo ended without both evaluations".into());
     let summary = Summary {
-        before,
-        after: results[0],
-        control_after: results[1],
-        seconds: started.elapsed().as_secs_f64(),
-        stage_seconds: stages,
+        before: p.before,
+        after: p.after.ok_or_else(missing)?,
+        control_after: control_after.ok_or_else(missing)?,
+        seconds: seconds_before + started.elapsed().as_secs_f64(),
+        stage_seconds: p.stages,
         held_out: held_out.len(),
         recipe: recipe.to_string(),
         options: options.clone(),
@@ -373,6 +508,22 @@ pub fn run(
     let json = serde_json::to_string_pretty(&summary).map_err(|e| TrainError::Config(e.to_string()))?;
     std::fs::write(out.join("summary.json"), json).map_err(|e| TrainError::io(out.join("summary.json"), e))?;
     Ok(summary)
+}
+
+/// Writes `dir` as a resumable checkpoint: weights, optimizer, generators, progress, metrics so far.
+fn save_progress(dir: &Path, trainer: &Trainer<'_>, p: &Progress, log_path: &Path) -> Result<(), TrainError> {
+    let progress = serde_json::to_value(p).map_err(|e| TrainError::Config(e.to_string()))?;
+    let state = TrainerState {
+        model: trainer.model_config().clone(),
+        step: trainer.optimizer().steps(),
+        rng: trainer.rng().clone(),
+        stage: p.run.clone(),
+        progress: Some(progress),
+    };
+    checkpoint::save(dir, trainer.weights(), Some(trainer.optimizer()), &state)?;
+    let target = dir.join(checkpoint::METRICS_FILE);
+    std::fs::copy(log_path, &target).map_err(|e| TrainError::io(&target, e))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -435,6 +586,68 @@ mod tests {
         let out = std::env::temp_dir().join("rlvr-demo-standin");
         let summary = run(&options, &StandIn, "stand-in", &out, &Device::Cpu).unwrap();
         eprintln!("{}", serde_json::to_string_pretty(&summary).unwrap());
+    }
+
+    /// Metrics lines without their timings (which differ between runs).
+    fn untimed(path: &Path) -> Vec<crate::train::metrics::StepMetrics> {
+        let mut lines = MetricsLog::read(path).unwrap();
+        for m in &mut lines {
+            m.seconds = Default::default();
+        }
+        lines
+    }
+
+    #[test]
+    fn a_resumed_run_takes_the_same_steps_as_the_uninterrupted_one() {
+        let engine = crate::Engine::new(crate::batch::EngineConfig::default()).unwrap();
+        let rewards = crate::train::reward::EngineRewards::new(engine, "r1-math").unwrap();
+        let mut options = ArithmeticOptions {
+            sft_steps: 4,
+            sft_batch_size: 8,
+            grpo_steps: 3,
+            eval_prompts: 6,
+            save_steps: 1,
+            ..ArithmeticOptions::default()
+        };
+        options.grpo.prompts_per_step = 2;
+        options.grpo.num_generations = 4;
+        options.grpo.num_iterations = 2;
+        options.grpo.dynamic_sampling = true;
+        options.grpo.max_num_gen_batches = 2;
+        options.grpo.optimizer.learning_rate = 3e-3;
+        let root = std::env::temp_dir().join(format!("rlvr-resume-test-{}", std::process::id()));
+        let full = root.join("full");
+        let uninterrupted = run(&options, &rewards, "r1-math", &full, &Device::Cpu).unwrap();
+        let expected = untimed(&full.join("metrics.jsonl"));
+        assert_eq!(expected.len(), 6, "3 GRPO steps and 3 control steps");
+        assert!(expected.iter().all(|m| m.loss != 0.0 || m.trained_groups == 0));
+        // Mid-run (checkpoint-2: GRPO step 2 of 3), at the end of the GRPO run (checkpoint-3, before
+        // its evaluation) and inside the control (checkpoint-5, found as the latest of a copy).
+        for (from, dir) in [("checkpoint-2", "a"), ("checkpoint-3", "b")] {
+            let out = root.join(dir);
+            let resumed = resume(&full.join(from), &rewards, "r1-math", &out, &Device::Cpu).unwrap();
+            assert_eq!(untimed(&out.join("metrics.jsonl")), expected, "resumed from {from}");
+            assert_eq!((resumed.after, resumed.control_after), (uninterrupted.after, uninterrupted.control_after));
+        }
+        let partial = root.join("partial");
+        std::fs::create_dir_all(&partial).unwrap();
+        for n in [4, 5] {
+            let from = full.join(format!("checkpoint-{n}"));
+            let to = partial.join(format!("checkpoint-{n}"));
+            std::fs::create_dir_all(&to).unwrap();
+            for f in std::fs::read_dir(&from).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+        let resumed = resume(&partial, &rewards, "r1-math", &partial, &Device::Cpu).unwrap();
+        assert_eq!(untimed(&partial.join("metrics.jsonl")), expected, "resumed from the latest (checkpoint-5)");
+        assert_eq!(resumed.control_after, uninterrupted.control_after);
+        assert!(matches!(
+            resume(&root.join("full/sft"), &rewards, "r1-math", &root, &Device::Cpu),
+            Err(TrainError::Checkpoint { .. })
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

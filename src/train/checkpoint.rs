@@ -1,6 +1,8 @@
 //! Checkpoints: `model.safetensors` (weights under their Hugging Face names),
 //! `optimizer.safetensors` (AdamW moments) and `trainer_state.json` (model config, step, RNG
 //! state), so a run resumes exactly where it stopped and the weights load anywhere safetensors do.
+//! A run writes them as `OUT/checkpoint-N` (N = GRPO steps so far, as Hugging Face's Trainer
+//! names them) with a copy of the metrics log up to that step; [`latest`] finds the newest.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -19,6 +21,10 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// The trainer-state file inside a checkpoint directory.
 pub const STATE_FILE: &str = "trainer_state.json";
+/// The metrics log up to the checkpoint's step, inside a checkpoint directory.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The prefix of checkpoint directories inside a run directory (`checkpoint-N`).
+pub const PREFIX: &str = "checkpoint-";
 
 /// What a checkpoint records besides tensors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +37,32 @@ pub struct TrainerState {
     pub rng: Rng,
     /// Free-form label (`sft`, `grpo`, …).
     pub stage: String,
+    /// Task-specific progress a resumed run needs (the arithmetic demo's prompt generator and
+    /// evaluations so far); absent in checkpoints that cannot be resumed as a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<serde_json::Value>,
+}
+
+/// `dir` itself when it is a checkpoint, else its `checkpoint-N` subdirectory with the largest `N`.
+pub fn latest(dir: &Path) -> Result<std::path::PathBuf, TrainError> {
+    if dir.join(STATE_FILE).is_file() {
+        return Ok(dir.to_owned());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
+    let mut best: Option<(usize, std::path::PathBuf)> = None;
+    for entry in entries {
+        let path = entry.map_err(|e| TrainError::io(dir, e))?.path();
+        let n = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix(PREFIX)?.parse::<usize>().ok());
+        if let Some(n) = n.filter(|_| path.join(STATE_FILE).is_file())
+            && best.as_ref().is_none_or(|(b, _)| n > *b)
+        {
+            best = Some((n, path));
+        }
+    }
+    best.map(|(_, p)| p).ok_or_else(|| TrainError::Checkpoint {
+        path: dir.to_owned(),
+        message: format!("neither a checkpoint ({STATE_FILE}) nor a directory holding {PREFIX}N checkpoints"),
+    })
 }
 
 /// Writes a checkpoint directory (created if missing).
@@ -97,7 +129,8 @@ mod tests {
         let grads: Vec<_> = weights.values().map(|v| Some(v.as_tensor().ones_like().unwrap())).collect();
         opt.step(&grads).unwrap();
         let dir = std::env::temp_dir().join(format!("rlvr-ckpt-test-{}", std::process::id()));
-        let state = TrainerState { model: cfg.clone(), step: 1, rng: Rng::new(5), stage: "test".into() };
+        let state =
+            TrainerState { model: cfg.clone(), step: 1, rng: Rng::new(5), stage: "test".into(), progress: None };
         save(&dir, &weights, Some(&opt), &state).unwrap();
         let (loaded_state, loaded) = load(&dir, &dev).unwrap();
         assert_eq!(loaded_state, state);
@@ -116,6 +149,14 @@ mod tests {
             resumed.state_tensors()[key].to_vec1::<f32>().unwrap(),
             opt.state_tensors()[key].to_vec1::<f32>().unwrap()
         );
+        let run = dir.join("run");
+        for n in [2, 10, 9] {
+            save(&run.join(format!("{PREFIX}{n}")), &weights, None, &state).unwrap();
+        }
+        std::fs::create_dir_all(run.join("checkpoint-99")).unwrap();
+        assert_eq!(latest(&run).unwrap(), run.join("checkpoint-10"), "numeric order, complete checkpoints only");
+        assert_eq!(latest(&run.join("checkpoint-2")).unwrap(), run.join("checkpoint-2"));
+        assert!(matches!(latest(&run.join("checkpoint-99")), Err(TrainError::Checkpoint { .. })));
         std::fs::remove_file(dir.join(WEIGHTS_FILE)).unwrap();
         assert!(matches!(load(&dir, &dev), Err(TrainError::Checkpoint { .. })));
         std::fs::remove_dir_all(&dir).unwrap();

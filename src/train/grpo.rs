@@ -4,8 +4,9 @@
 //! Options carry TRL's names and defaults (`num_generations` 8, `beta` 0, `epsilon` 0.2,
 //! `loss_type` dapo, `scale_rewards` group, `num_iterations` 1, `mask_truncated_completions`
 //! false, `temperature` 1) so a TRL config maps one to one. Two additions TRL lacks: DAPO's
-//! dynamic sampling (`dynamic_sampling`, groups with all-equal rewards leave the loss; unlike
-//! DAPO the batch is not refilled, the step just trains on fewer groups) and `shuffle_rewards`,
+//! dynamic sampling (`dynamic_sampling`: groups with all-equal rewards leave the loss, and
+//! [`Trainer::step_with`] samples more prompts until `prompts_per_step` informative groups are
+//! collected or `max_num_gen_batches` generation rounds are spent, as DAPO's recipe does) and `shuffle_rewards`,
 //! the control that permutes rewards across the batch so they carry no information about the
 //! completion they are paired with. As in TRL, training log-probs divide the logits by the
 //! sampling temperature, and with `num_iterations = 1` the old log-probs are `logp.detach()`.
@@ -44,8 +45,11 @@ pub struct GrpoConfig {
     pub scale_rewards: ScaleRewards,
     /// Policy updates per generation batch (`μ`).
     pub num_iterations: usize,
-    /// Drop groups whose rewards are all equal from the loss (DAPO dynamic sampling, without refill).
+    /// Drop groups whose rewards are all equal from the loss and refill the batch (DAPO dynamic sampling).
     pub dynamic_sampling: bool,
+    /// Most generation rounds per step while refilling (DAPO's `max_num_gen_batches`; 1 = no refill).
+    #[serde(default = "one")]
+    pub max_num_gen_batches: usize,
     /// Give truncated completions (no stop token) zero loss weight (DAPO overlong filtering).
     pub mask_truncated_completions: bool,
     /// Completions per forward/backward pass (gradient accumulation bounds memory).
@@ -68,6 +72,7 @@ impl Default for GrpoConfig {
             scale_rewards: ScaleRewards::Group,
             num_iterations: 1,
             dynamic_sampling: false,
+            max_num_gen_batches: 1,
             mask_truncated_completions: false,
             micro_batch_size: 64,
             optimizer: AdamWConfig::default(),
@@ -83,8 +88,12 @@ impl GrpoConfig {
         if self.num_generations < 2 {
             return bad("num_generations must be at least 2 (a group needs a baseline)");
         }
-        if self.prompts_per_step == 0 || self.micro_batch_size == 0 || self.num_iterations == 0 {
-            return bad("prompts_per_step, micro_batch_size and num_iterations must be positive");
+        if self.prompts_per_step == 0
+            || self.micro_batch_size == 0
+            || self.num_iterations == 0
+            || self.max_num_gen_batches == 0
+        {
+            return bad("prompts_per_step, micro_batch_size, num_iterations and max_num_gen_batches must be positive");
         }
         if !(self.loss.epsilon >= 0.0 && self.loss.epsilon < 1.0 && self.loss.epsilon_high >= 0.0) {
             return bad("epsilon must be in [0, 1) and epsilon_high ≥ 0");
@@ -107,6 +116,10 @@ impl GrpoConfig {
             stop_tokens: vec![],
         }
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 /// A training prompt with its gold answer.
@@ -231,6 +244,11 @@ impl<'a> Trainer<'a> {
         self
     }
 
+    /// The model's shape.
+    pub fn model_config(&self) -> &ModelConfig {
+        &self.model_config
+    }
+
     /// The current weights.
     pub fn weights(&self) -> &Weights {
         &self.weights
@@ -256,17 +274,89 @@ impl<'a> Trainer<'a> {
         self.rng = rng;
     }
 
-    /// One GRPO step on `prompts`.
+    /// One GRPO step on `prompts` (one generation round: dynamic sampling can drop groups but
+    /// has nothing to refill them from; use [`Trainer::step_with`] for that).
     pub fn step(&mut self, prompts: &[Prompt]) -> Result<StepMetrics, TrainError> {
+        let mut batch = Some(prompts.to_vec());
+        self.step_with(&mut || Ok(batch.take()))
+    }
+
+    /// One GRPO step drawing prompt batches from `next_batch` (`None`: no more prompts). Without
+    /// dynamic sampling one batch is drawn and trained on; with it, groups whose rewards are all
+    /// equal are set aside and further batches are drawn until `prompts_per_step` informative
+    /// groups are collected (the surplus of the last round is dropped, as in DAPO) or
+    /// `max_num_gen_batches` rounds are spent, in which case the step trains on the groups it has.
+    pub fn step_with(
+        &mut self,
+        next_batch: &mut dyn FnMut() -> Result<Option<Vec<Prompt>>, TrainError>,
+    ) -> Result<StepMetrics, TrainError> {
         let cfg = self.config.clone();
         let g = cfg.num_generations;
         let model = Model::new(&self.model_config, &self.weights, &self.device)?;
+        let rounds = if cfg.dynamic_sampling { cfg.max_num_gen_batches } else { 1 };
+        let (mut rollouts, mut scored, mut zero_std) = (Vec::new(), Vec::new(), Vec::new());
+        // Rewards (shuffled for the control) of every rollout; `None` for groups left out of the loss.
+        let mut train_rewards: Vec<Option<f64>> = Vec::new();
+        let (mut informative, mut used_rounds, mut sampling_s, mut scoring_s) = (0usize, 0usize, 0.0, 0.0);
+        while used_rounds < rounds {
+            let Some(prompts) = next_batch()? else { break };
+            used_rounds += 1;
+            let started = Instant::now();
+            let batch = self.rollouts(&model, &prompts)?;
+            let sampled = Instant::now();
+            let batch_scored = self.score(&prompts, &batch)?;
+            sampling_s += (sampled - started).as_secs_f64();
+            scoring_s += sampled.elapsed().as_secs_f64();
+            let mut rewards: Vec<f64> = batch_scored.iter().map(|s| s.reward).collect();
+            if cfg.shuffle_rewards {
+                self.rng.shuffle(&mut rewards);
+            }
+            for group in rewards.chunks(g) {
+                let zero = advantages(group, g, ScaleRewards::None)?.zero_std[0];
+                zero_std.push(zero);
+                let keep = !cfg.dynamic_sampling || (!zero && informative < cfg.prompts_per_step);
+                informative += keep as usize;
+                train_rewards.extend(group.iter().map(|&r| keep.then_some(r)));
+            }
+            rollouts.extend(batch);
+            scored.extend(batch_scored);
+            if !cfg.dynamic_sampling || informative >= cfg.prompts_per_step {
+                break;
+            }
+        }
+        let keep: Vec<usize> = (0..rollouts.len()).filter(|&i| train_rewards[i].is_some()).collect();
+        let kept_rewards: Vec<f64> = train_rewards.iter().flatten().copied().collect();
+        let mut metrics = self.describe(&scored, &rollouts, &zero_std);
+        metrics.num_gen_batches = used_rounds;
+        metrics.trained_groups = keep.len() / g;
+        metrics.seconds.sampling = sampling_s;
+        metrics.seconds.scoring = scoring_s;
         let started = Instant::now();
-        let expanded: Vec<Vec<u32>> = prompts.iter().flat_map(|p| std::iter::repeat_n(p.ids.clone(), g)).collect();
-        let mut sampling = cfg.sampling();
+        if !keep.is_empty() {
+            let adv = advantages(&kept_rewards, g, cfg.scale_rewards)?;
+            let mut full = vec![0.0; rollouts.len()];
+            for (&i, a) in keep.iter().zip(&adv.values) {
+                full[i] = *a;
+            }
+            self.update(&model, &rollouts, &full, &keep, &mut metrics)?;
+        }
+        metrics.seconds.update = started.elapsed().as_secs_f64();
+        metrics.step = self.optimizer.steps();
+        Ok(metrics)
+    }
+
+    /// `G` completions for each prompt, grouped by prompt.
+    fn rollouts(&mut self, model: &Model, prompts: &[Prompt]) -> Result<Vec<Rollout>, TrainError> {
+        let expanded: Vec<Vec<u32>> =
+            prompts.iter().flat_map(|p| std::iter::repeat_n(p.ids.clone(), self.config.num_generations)).collect();
+        let mut sampling = self.config.sampling();
         sampling.stop_tokens = vec![self.tokenizer.eos_id()];
-        let rollouts = generate(&model, &expanded, &sampling, self.tokenizer.pad_id(), &mut self.rng, &self.device)?;
-        let sampled = Instant::now();
+        generate(model, &expanded, &sampling, self.tokenizer.pad_id(), &mut self.rng, &self.device)
+    }
+
+    /// The engine's scores of `rollouts` (grouped as [`Trainer::rollouts`] returns them).
+    fn score(&self, prompts: &[Prompt], rollouts: &[Rollout]) -> Result<Vec<ScoredCompletion>, TrainError> {
+        let g = self.config.num_generations;
         let texts: Vec<String> =
             rollouts.iter().map(|r| self.tokenizer.decode(&r.completion)).collect::<Result<_, _>>()?;
         let items: Vec<RewardItem<'_>> = texts
@@ -285,23 +375,7 @@ impl<'a> Trainer<'a> {
                 items.len()
             )));
         }
-        let scored_at = Instant::now();
-        let mut rewards: Vec<f64> = scored.iter().map(|s| s.reward).collect();
-        if cfg.shuffle_rewards {
-            self.rng.shuffle(&mut rewards);
-        }
-        let adv = advantages(&rewards, g, cfg.scale_rewards)?;
-        let keep: Vec<usize> =
-            (0..rollouts.len()).filter(|&i| !(cfg.dynamic_sampling && adv.zero_std[i / g])).collect();
-        let mut metrics = self.describe(&scored, &rollouts, &adv.zero_std);
-        metrics.seconds.sampling = (sampled - started).as_secs_f64();
-        metrics.seconds.scoring = (scored_at - sampled).as_secs_f64();
-        if !keep.is_empty() {
-            self.update(&model, &rollouts, &adv.values, &keep, &mut metrics)?;
-        }
-        metrics.seconds.update = scored_at.elapsed().as_secs_f64();
-        metrics.step = self.optimizer.steps();
-        Ok(metrics)
+        Ok(scored)
     }
 
     fn describe(&self, scored: &[ScoredCompletion], rollouts: &[Rollout], zero_std: &[bool]) -> StepMetrics {
@@ -429,6 +503,43 @@ mod tests {
                 })
                 .collect()
         }
+    }
+
+    #[test]
+    fn dynamic_sampling_refills_the_batch_up_to_max_num_gen_batches() {
+        let tok = TextTokenizer::Symbols(SymbolTokenizer::new(&["a", "b", "c", "?"]).unwrap());
+        let dev = Device::Cpu;
+        let cfg =
+            ModelConfig { hidden_size: 32, intermediate_size: 64, max_position_embeddings: 8, ..ModelConfig::tiny(6) };
+        // Every completion contains "": all rewards 1, no signal. "b" appears in some completions only.
+        let dead = Prompt { text: "?".into(), ids: tok.encode("?").unwrap(), answer: String::new() };
+        let live = Prompt { answer: "b".into(), ..dead.clone() };
+        let config = GrpoConfig {
+            num_generations: 8,
+            prompts_per_step: 2,
+            max_completion_length: 3,
+            dynamic_sampling: true,
+            max_num_gen_batches: 3,
+            optimizer: AdamWConfig { learning_rate: 1e-3, ..AdamWConfig::default() },
+            ..GrpoConfig::default()
+        };
+        let weights = init_weights(&cfg, &mut Rng::new(3), &dev).unwrap();
+        let mut trainer = Trainer::new(cfg, weights, &tok, &ContainsAnswer, config.clone(), 17, dev).unwrap();
+        let mut rounds = |batches: Vec<Vec<Prompt>>| {
+            let mut batches = batches.into_iter();
+            trainer.step_with(&mut || Ok(batches.next())).unwrap()
+        };
+        let (d, l) = (dead.clone(), live.clone());
+        let refilled = rounds(vec![vec![d.clone(), d.clone()], vec![d.clone(), l.clone()], vec![l.clone(), l.clone()]]);
+        assert_eq!((refilled.num_gen_batches, refilled.trained_groups, refilled.step), (3, 2, 1));
+        assert_eq!(refilled.frac_reward_zero_std, 0.5, "3 of the 6 sampled groups had no signal");
+        assert!(refilled.loss != 0.0 && refilled.grad_norm > 0.0);
+        let full_early = rounds(vec![vec![l.clone(), l.clone()], vec![l.clone(), l.clone()]]);
+        assert_eq!((full_early.num_gen_batches, full_early.trained_groups, full_early.step), (1, 2, 2));
+        let bounded = rounds(vec![vec![d.clone(), d.clone()]; 5]);
+        assert_eq!((bounded.num_gen_batches, bounded.trained_groups, bounded.step), (3, 0, 2), "no update");
+        let exhausted = rounds(vec![vec![d.clone(), l.clone()]]);
+        assert_eq!((exhausted.num_gen_batches, exhausted.trained_groups, exhausted.step), (1, 1, 3));
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub struct StepMetrics {
     pub grad_norm: f64,
     /// Completions the engine could not judge (scored 0).
     pub reward_errors: usize,
+    /// Generation rounds this step used (more than 1 when dynamic sampling refilled the batch).
+    #[serde(default)]
+    pub num_gen_batches: usize,
+    /// Prompt groups that entered the loss.
+    #[serde(default)]
+    pub trained_groups: usize,
     /// Seconds spent sampling, scoring and updating.
     pub seconds: StepSeconds,
 }
@@ -98,6 +104,29 @@ impl MetricsLog {
     pub fn create(path: &Path) -> Result<MetricsLog, TrainError> {
         let file = std::fs::File::create(path).map_err(|e| TrainError::io(path, e))?;
         Ok(MetricsLog { path: path.to_owned(), file: std::io::BufWriter::new(file) })
+    }
+
+    /// Reads every line of a log written by [`MetricsLog::write`].
+    pub fn read(path: &Path) -> Result<Vec<StepMetrics>, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).map_err(|e| TrainError::Checkpoint {
+                    path: path.to_owned(),
+                    message: format!("metrics line: {e}"),
+                })
+            })
+            .collect()
+    }
+
+    /// Creates (truncates) the log at `path` and writes `lines` into it: a resumed run's history.
+    pub fn restore(path: &Path, lines: &[StepMetrics]) -> Result<MetricsLog, TrainError> {
+        let mut log = MetricsLog::create(path)?;
+        for m in lines {
+            log.write(m)?;
+        }
+        Ok(log)
     }
 
     /// Appends one line and flushes it, so a crashed run keeps its curve.
