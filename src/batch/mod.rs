@@ -242,6 +242,12 @@ impl Engine {
         golds: &GoldCache,
         code: Option<&Judgement>,
     ) -> Result<Judged<'a>, String> {
+        // Test-only hook: a sample carrying `rlvr_test_panic` panics inside the verifier stage, so the
+        // reliability suite can show that a panic stays that sample's `error`. Never in release builds.
+        #[cfg(any(test, feature = "test-hooks"))]
+        if let Some(message) = sample.extra.get("rlvr_test_panic") {
+            panic!("test hook: {message}");
+        }
         let recipe = self.recipe_for(sample)?;
         let judgement = match (recipe.verifier, code) {
             (VerifierKind::Math, _) => self.judge_math(sample, golds, &recipe.name)?,
