@@ -190,7 +190,7 @@ where
 pub fn split_trailing_group(chunk: &mut Vec<Result<Sample, Outcome>>) -> Vec<Result<Sample, Outcome>> {
     let key_of = |item: &Result<Sample, Outcome>| item.as_ref().ok().and_then(group_key);
     let Some(last) = chunk.last().and_then(key_of) else { return Vec::new() };
-    let run = chunk.iter().rev().take_while(|item| key_of(*item).as_ref() == Some(&last)).count();
+    let run = chunk.iter().rev().take_while(|item| key_of(item).as_ref() == Some(&last)).count();
     if run == chunk.len() {
         return Vec::new();
     }
