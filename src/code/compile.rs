@@ -30,6 +30,10 @@ pub enum BuildError {
     /// The submission does not compile (or broke a compile limit): the `CE` verdict.
     #[error("compile error: {0}")]
     Compile(String),
+    /// The compiler ran past `compile_ms`: a `CE` too, but never cached, because a wall-clock limit
+    /// depends on the machine's load and on the caller's limit, not on the submission alone.
+    #[error("compile error: {0}")]
+    CompileTimeout(String),
     /// The submission asks for something this verifier does not offer (an error verdict, not CE).
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -209,7 +213,7 @@ fn compile(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Vec<u8>, BuildEr
     };
     let diagnostics = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
     let Some(status) = status else {
-        return Err(BuildError::Compile(format!(
+        return Err(BuildError::CompileTimeout(format!(
             "compilation exceeded the time limit of {} ms (compile_ms)",
             limits.compile_ms
         )));

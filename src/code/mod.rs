@@ -413,7 +413,7 @@ fn judge_in_sandbox(sandbox: &Sandbox, lang: &dyn Language, code: &str, spec: &T
     };
     let program = match built {
         Ok(p) => p,
-        Err(BuildError::Compile(message)) => {
+        Err(BuildError::Compile(message) | BuildError::CompileTimeout(message)) => {
             let tests = (0..total)
                 .map(|index| TestResult {
                     index,

@@ -18,9 +18,6 @@ use super::sandbox::{self, Exit, RunInput, Sandbox};
 /// Languages whose build does not run a compiler: they report a build step only when it failed.
 const INTERPRETED: &[&str] = &["python"];
 
-/// The text [`super::compile`] starts a compile error with when `compile_ms` fired.
-const COMPILE_TIMEOUT_PREFIX: &str = "compilation exceeded the time limit";
-
 /// One program to run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProgramJob<'a> {
@@ -126,16 +123,11 @@ pub fn run_program(job: &ProgramJob<'_>) -> Result<ProgramReport, RunError> {
         let started = Instant::now();
         let built = lang.build_main(&cx, job.source);
         let wall = started.elapsed();
+        let not_built = |status| ProgramReport { language: name, build: Some(BuildStep { status, wall }), run: None };
         let program = match built {
             Ok(program) => program,
-            Err(BuildError::Compile(text)) => {
-                let status = if text.starts_with(COMPILE_TIMEOUT_PREFIX) {
-                    BuildStatus::TimedOut(text)
-                } else {
-                    BuildStatus::Failed(text)
-                };
-                return Ok(ProgramReport { language: name, build: Some(BuildStep { status, wall }), run: None });
-            }
+            Err(BuildError::Compile(text)) => return Ok(not_built(BuildStatus::Failed(text))),
+            Err(BuildError::CompileTimeout(text)) => return Ok(not_built(BuildStatus::TimedOut(text))),
             Err(BuildError::Unsupported(why)) => return Err(RunError::Unsupported(why)),
             Err(BuildError::Toolchain(why)) => return Err(RunError::Toolchain(why)),
         };
@@ -184,5 +176,22 @@ mod tests {
         let mut j = job("python", "print(1)", b"");
         j.limits.wall_ms = 0;
         assert!(matches!(run_program(&j), Err(RunError::Limits(_))));
+    }
+
+    /// A compile past `compile_ms` is reported as timed out and is not cached: the same source with
+    /// the default limit then builds. The source is unique per run so no earlier build is cached.
+    #[test]
+    fn a_compile_timeout_is_reported_and_not_cached() {
+        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let source = format!("// {nonce}\nint main() {{ return 0; }}\n");
+        let mut hurried = job("c", &source, b"");
+        hurried.limits.compile_ms = 1;
+        let report = run_program(&hurried).expect("the C toolchain is installed (.ci/install-code-runtimes.sh)");
+        let build = report.build.expect("C has a build step");
+        assert!(matches!(&build.status, BuildStatus::TimedOut(text) if text.contains("compile_ms")), "{build:?}");
+        assert!(report.run.is_none());
+        let report = run_program(&job("c", &source, b"")).expect("the C toolchain is installed");
+        assert_eq!(report.build.map(|b| b.status), Some(BuildStatus::Built));
+        assert!(matches!(report.run.map(|r| r.exit), Some(Exit::Status(0))), "the program runs after a fresh build");
     }
 }
