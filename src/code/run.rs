@@ -15,9 +15,6 @@ use super::lang::{BuildContext, LANGUAGES, language};
 use super::limits::CodeLimits;
 use super::sandbox::{self, Exit, RunInput, Sandbox};
 
-/// Languages whose build does not run a compiler: they report a build step only when it failed.
-const INTERPRETED: &[&str] = &["python"];
-
 /// One program to run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProgramJob<'a> {
@@ -131,7 +128,7 @@ pub fn run_program(job: &ProgramJob<'_>) -> Result<ProgramReport, RunError> {
             Err(BuildError::Unsupported(why)) => return Err(RunError::Unsupported(why)),
             Err(BuildError::Toolchain(why)) => return Err(RunError::Toolchain(why)),
         };
-        let build = (!INTERPRETED.contains(&name)).then_some(BuildStep { status: BuildStatus::Built, wall });
+        let build = lang.compiled().then_some(BuildStep { status: BuildStatus::Built, wall });
         let input = RunInput {
             args: &program.args,
             stdin: job.stdin,

@@ -407,14 +407,7 @@ impl Sandbox {
         input: &RunInput<'_>,
         limits: &CodeLimits,
     ) -> Result<RunOutput, SandboxError> {
-        let io = |e: std::io::Error| SandboxError::Io(e.to_string());
-        let dir = tempfile::Builder::new().prefix("rlvr-run-").tempdir().map_err(io)?;
-        let files_dir = dir.path().join("rlvr");
-        std::fs::create_dir(&files_dir).map_err(io)?;
-        std::fs::write(files_dir.join("stdin"), input.stdin).map_err(io)?;
-        for (name, bytes) in input.files {
-            std::fs::write(files_dir.join(name), bytes).map_err(io)?;
-        }
+        let files = RunFiles::place(input)?;
         let stdout = MemoryOutputPipe::new(limits.output_bytes as usize + 1);
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes as usize);
         let clock = Arc::new(AtomicU64::new(0));
@@ -429,14 +422,12 @@ impl Sandbox {
             .secure_random(fixed_random(0x5eed))
             .insecure_random(fixed_random(0xfeed))
             .insecure_random_seed(0x1234_5678);
-        b.preopened_dir(&files_dir, "/.rlvr", FsPerms::ReadOnly).map_err(|e| SandboxError::Io(e.to_string()))?;
+        b.preopened_dir(&files.dir, "/.rlvr", FsPerms::ReadOnly).map_err(|e| SandboxError::Io(e.to_string()))?;
         for (host, guest) in input.ro_dirs {
             b.preopened_dir(host, guest, FsPerms::ReadOnly).map_err(|e| SandboxError::Io(e.to_string()))?;
         }
-        if input.scratch {
-            let scratch = dir.path().join("tmp");
-            std::fs::create_dir(&scratch).map_err(io)?;
-            b.preopened_dir(&scratch, "/tmp", FsPerms::ReadWrite).map_err(|e| SandboxError::Io(e.to_string()))?;
+        if let Some(scratch) = &files.scratch {
+            b.preopened_dir(scratch, "/tmp", FsPerms::ReadWrite).map_err(|e| SandboxError::Io(e.to_string()))?;
         }
         let guest = Guest {
             wasi: b.build_p1(),
@@ -498,6 +489,83 @@ impl Sandbox {
             finished: guest.finished,
             emitted: guest.emitted.clone(),
         })
+    }
+}
+
+thread_local! {
+    /// This thread's run directory (see [`RunFiles`]); removed when the thread ends.
+    static RUN_DIR: std::cell::RefCell<Option<tempfile::TempDir>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Where run directories live: tmpfs (`/dev/shm`) when the host has a writable one, else the
+/// system temporary directory. Creating and removing files there costs a few microseconds; on
+/// ext4 a fresh directory per test cost more than running the test.
+fn run_dir_base() -> &'static Path {
+    static BASE: OnceLock<PathBuf> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() && tempfile::Builder::new().prefix("rlvr-probe-").tempdir_in(shm).is_ok() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        }
+    })
+}
+
+/// The files of one run, in `/.rlvr` of the guest: `stdin` and the run's own files, in a directory
+/// that belongs to the calling thread and is reused run after run (a judge runs every test of a
+/// sample on one thread). Dropping it removes the run's own files and its scratch directory, so
+/// nothing of one run (a checker's expected output) is ever visible to the next; `stdin` is
+/// rewritten by every run.
+struct RunFiles {
+    /// The directory mapped to `/.rlvr`.
+    dir: PathBuf,
+    /// Names of the run's own files in `dir`.
+    names: Vec<PathBuf>,
+    /// A fresh writable directory for `/tmp`, when the run asked for one.
+    scratch: Option<PathBuf>,
+}
+
+impl RunFiles {
+    fn place(input: &RunInput<'_>) -> Result<RunFiles, SandboxError> {
+        let io = |e: std::io::Error| SandboxError::Io(e.to_string());
+        let root = RUN_DIR.with(|cell| -> std::io::Result<PathBuf> {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                let dir = tempfile::Builder::new().prefix("rlvr-run-").tempdir_in(run_dir_base())?;
+                std::fs::create_dir(dir.path().join("rlvr"))?;
+                *slot = Some(dir);
+            }
+            Ok(slot.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+        });
+        let root = root.map_err(io)?;
+        let dir = root.join("rlvr");
+        std::fs::write(dir.join("stdin"), input.stdin).map_err(io)?;
+        let mut files = RunFiles { dir, names: Vec::new(), scratch: None };
+        for (name, bytes) in input.files {
+            let path = files.dir.join(name);
+            std::fs::write(&path, bytes).map_err(io)?;
+            files.names.push(path);
+        }
+        if input.scratch {
+            let scratch = root.join("tmp");
+            // A scratch left by a run that never dropped its files (a panic) is not reused.
+            let _ = std::fs::remove_dir_all(&scratch);
+            std::fs::create_dir(&scratch).map_err(io)?;
+            files.scratch = Some(scratch);
+        }
+        Ok(files)
+    }
+}
+
+impl Drop for RunFiles {
+    fn drop(&mut self) {
+        for path in &self.names {
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some(scratch) = &self.scratch {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
     }
 }
 

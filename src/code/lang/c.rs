@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use super::{BuildContext, CallArgs, Language, Program, build_wasm, calls_unsupported};
+use super::{BuildContext, Language, Program, build_wasm};
 use crate::code::compile::{BuildError, CompileJob, compile_cached};
 use crate::code::sandbox::Entry;
 
@@ -212,13 +212,7 @@ impl Language for C {
     ) -> Result<Program, BuildError> {
         clang_build(cx, Dialect::C, &format!("{solution}\n\n{script}\n"), true)
     }
-    fn build_calls(
-        &self,
-        _cx: &BuildContext<'_>,
-        _solution: &str,
-        _entry_point: &str,
-        _calls: &[CallArgs],
-    ) -> Result<Program, BuildError> {
-        Err(calls_unsupported("C"))
+    fn title(&self) -> &'static str {
+        "C"
     }
 }

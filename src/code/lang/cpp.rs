@@ -3,7 +3,7 @@
 //! runtime rlvr builds: see [`super::c`]). Shares the clang driver with C.
 
 use super::c::{Dialect, clang_build};
-use super::{BuildContext, CallArgs, Language, Program, calls_unsupported};
+use super::{BuildContext, Language, Program};
 use crate::code::compile::BuildError;
 
 /// The C++ language.
@@ -31,13 +31,7 @@ impl Language for Cpp {
     ) -> Result<Program, BuildError> {
         clang_build(cx, Dialect::Cpp, &format!("{solution}\n\n{script}\n"), true)
     }
-    fn build_calls(
-        &self,
-        _cx: &BuildContext<'_>,
-        _solution: &str,
-        _entry_point: &str,
-        _calls: &[CallArgs],
-    ) -> Result<Program, BuildError> {
-        Err(calls_unsupported("C++"))
+    fn title(&self) -> &'static str {
+        "C++"
     }
 }

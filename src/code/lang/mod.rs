@@ -80,13 +80,22 @@ pub trait Language: Send + Sync {
         entry_point: Option<&str>,
     ) -> Result<Program, BuildError>;
     /// A harness that runs call test number `argv[last]` and emits its result with `rlvr.emit`.
+    /// Languages without one refuse with [`calls_unsupported`].
     fn build_calls(
         &self,
-        cx: &BuildContext<'_>,
-        solution: &str,
-        entry_point: &str,
-        calls: &[CallArgs],
-    ) -> Result<Program, BuildError>;
+        _cx: &BuildContext<'_>,
+        _solution: &str,
+        _entry_point: &str,
+        _calls: &[CallArgs],
+    ) -> Result<Program, BuildError> {
+        Err(calls_unsupported(self.title()))
+    }
+    /// The language's name in messages (`C++`).
+    fn title(&self) -> &'static str;
+    /// Whether a build runs a compiler (so a run reports its build step); `false` for interpreters.
+    fn compiled(&self) -> bool {
+        true
+    }
 }
 
 /// Every language, by name. The first is the default (`python`).

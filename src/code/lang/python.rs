@@ -218,6 +218,12 @@ impl Language for Python {
         }
         Ok(program(module, stdlib, "script", source))
     }
+    fn title(&self) -> &'static str {
+        "Python"
+    }
+    fn compiled(&self) -> bool {
+        false
+    }
     fn build_calls(
         &self,
         cx: &BuildContext<'_>,

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use super::{BuildContext, CallArgs, Language, Program, build_wasm, calls_unsupported};
+use super::{BuildContext, Language, Program, build_wasm};
 use crate::code::compile::{BuildError, CompileJob, compile_cached};
 use crate::code::sandbox::Entry;
 
@@ -135,13 +135,7 @@ impl Language for Rust {
     ) -> Result<Program, BuildError> {
         build(cx, &format!("{solution}\n\n{script}\n"), true)
     }
-    fn build_calls(
-        &self,
-        _cx: &BuildContext<'_>,
-        _solution: &str,
-        _entry_point: &str,
-        _calls: &[CallArgs],
-    ) -> Result<Program, BuildError> {
-        Err(calls_unsupported("Rust"))
+    fn title(&self) -> &'static str {
+        "Rust"
     }
 }
