@@ -250,9 +250,10 @@ pub struct TrainArgs {
     /// Policy updates per generation batch (μ).
     #[arg(long)]
     pub num_iterations: Option<usize>,
-    /// Drop groups with all-equal rewards from the loss and refill the batch with new prompts (DAPO).
-    #[arg(long)]
-    pub dynamic_sampling: bool,
+    /// Drop groups with all-equal rewards from the loss and refill the batch with new prompts (DAPO);
+    /// on by default for the arithmetic task, `--dynamic-sampling false` turns it off.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub dynamic_sampling: Option<bool>,
     /// Most generation rounds per step when refilling (DAPO's `max_num_gen_batches`).
     #[arg(long)]
     pub max_num_gen_batches: Option<usize>,
@@ -310,22 +311,53 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
     if is_parquet(&a.input) || a.output.as_deref().is_some_and(is_parquet) {
         return score_parquet(&engine, &a);
     }
-    let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
-        Box::new(BufReader::new(file))
-    };
-    let output: Box<dyn Write> = match &a.output {
-        Some(path) => {
-            Box::new(BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?))
-        }
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
     let map = FieldMap::from_rules(a.map.clone());
-    let summary = score_stream_mapped(&engine, input, output, a.chunk, Some(&map))?;
+    // The stream runs on a pool thread, so each chunk's parallel stages start inside the pool
+    // instead of being handed across threads (a sleep and a wake-up per stage): with small chunks
+    // (`--chunk 1`, a trainer streaming a few samples at a time) that hand-off was most of the cost.
+    let summary = rayon::scope(|_| -> Result<crate::io::StreamSummary> {
+        let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
+            Box::new(BufReader::new(file))
+        };
+        let output: Box<dyn Write> = match &a.output {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        };
+        // Each chunk's results are flushed as soon as they are scored when the input is a stream (a
+        // training loop waits for them); from a file, a write per chunk only costs system calls.
+        let from_file = a.input.as_os_str() != "-" && std::fs::metadata(&a.input).is_ok_and(|m| m.is_file());
+        let mut output = FlushPerChunk { inner: output, enabled: !from_file };
+        let summary = score_stream_mapped(&engine, input, &mut output, a.chunk, Some(&map))?;
+        output.inner.flush().context("writing output")?;
+        Ok(summary)
+    })?;
     eprintln!("rlvr: scored {} samples: {} correct, {} errors", summary.samples, summary.correct, summary.errors);
     Ok(ExitCode::SUCCESS)
+}
+
+/// An output whose `flush` (called once per scored chunk) goes through only when `enabled`.
+struct FlushPerChunk<W: Write> {
+    inner: W,
+    enabled: bool,
+}
+
+impl<W: Write> Write for FlushPerChunk<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.enabled { self.inner.flush() } else { Ok(()) }
+    }
 }
 
 fn math_check(a: MathArgs) -> Result<ExitCode> {
@@ -602,9 +634,9 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
         a.beta => g.loss.beta, a.epsilon => g.loss.epsilon, a.epsilon_high => g.loss.epsilon_high,
         a.loss_type => g.loss.loss_type, a.scale_rewards => g.scale_rewards, a.num_iterations => g.num_iterations,
         a.max_grad_norm => g.optimizer.max_grad_norm, a.max_num_gen_batches => g.max_num_gen_batches,
+        a.dynamic_sampling => g.dynamic_sampling,
     );
     set!(a.save_steps => o.save_steps);
-    g.dynamic_sampling |= a.dynamic_sampling;
     g.mask_truncated_completions |= a.mask_truncated_completions;
     o.sft_checkpoint = a.sft_checkpoint.clone();
     let summary = match &a.resume {

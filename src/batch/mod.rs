@@ -153,13 +153,26 @@ impl Engine {
 
     /// Scores the samples among `parsed`, keeping the error outcomes where they stand.
     pub fn score_parsed(&self, parsed: Vec<Result<Sample, Outcome>>) -> Vec<Outcome> {
-        let good: Vec<Sample> = parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+        // The samples move into one batch (no copy of any completion); `slots` keeps where the
+        // error outcomes stand.
+        let mut good = Vec::with_capacity(parsed.len());
+        let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(parsed.len());
+        for item in parsed {
+            match item {
+                Ok(sample) => {
+                    good.push(sample);
+                    slots.push(None);
+                }
+                Err(outcome) => slots.push(Some(outcome)),
+            }
+        }
         let mut scored = self.score_batch(&good).into_iter();
-        parsed
+        slots
             .into_iter()
-            .map(|r| match r {
-                Ok(_) => scored.next().unwrap_or_else(|| Outcome::error(Value::Null, "internal: outcome missing")),
-                Err(outcome) => outcome,
+            .map(|slot| {
+                slot.unwrap_or_else(|| {
+                    scored.next().unwrap_or_else(|| Outcome::error(Value::Null, "internal: outcome missing"))
+                })
             })
             .collect()
     }
@@ -284,7 +297,7 @@ impl Engine {
         };
         Ok(match gold {
             Ok(gold) => {
-                let check = math::verify(gold, &sample.completion, &self.config.math);
+                let check = math::judge(gold, &sample.completion, &self.config.math);
                 Judgement { extracted: check.extracted, ..Judgement::of(check.verdict) }
             }
             Err(err) => {

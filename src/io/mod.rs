@@ -85,8 +85,8 @@ pub fn write_outcome(
     outcome: &Outcome,
     summary: &mut StreamSummary,
 ) -> Result<(), StreamError> {
-    let line = serde_json::to_string(outcome).map_err(|e| StreamError::Write(e.into()))?;
-    output.write_all(line.as_bytes()).and_then(|()| output.write_all(b"\n")).map_err(StreamError::Write)?;
+    serde_json::to_writer(&mut *output, outcome).map_err(|e| StreamError::Write(e.into()))?;
+    output.write_all(b"\n").map_err(StreamError::Write)?;
     summary.samples += 1;
     summary.errors += usize::from(outcome.verdict == crate::sample::Verdict::Error);
     summary.correct += usize::from(outcome.correct);
