@@ -236,7 +236,11 @@ fn standalone_letter(text: &str, choices: &[char]) -> Option<(char, Range<usize>
 /// `$\boxed{C}$`, `C.`, `(D) Alina`, `C Cecile`. Only capital letters `A`–`Z` count; `x` or `e`
 /// are math answers.
 pub fn gold_choice(gold: &str) -> Option<char> {
-    let gold = extract_gold(gold);
+    choice_in_gold_text(&extract_gold(gold))
+}
+
+/// [`gold_choice`] of a gold whose answer text [`extract_gold`] already read.
+pub fn choice_in_gold_text(gold: &str) -> Option<char> {
     let text = gold.trim();
     leading_gold_letter(text).or_else(|| {
         // "Alina and the answer is\n(C) Cecile": a gold sentence naming its letter after a marker.

@@ -73,7 +73,7 @@ mod scan;
 use std::collections::HashSet;
 use std::ops::Range;
 
-pub use choice::{Choice, ChoiceSource, choices_up_to, extract_choice, gold_choice};
+pub use choice::{Choice, ChoiceSource, choice_in_gold_text, choices_up_to, extract_choice, gold_choice};
 
 /// What to do with several different boxed answers in the final part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -447,6 +447,12 @@ pub fn gold_has_several_answers(gold: &str) -> bool {
 /// last-number fallback is never applied: a gold sentence without a marker is returned trimmed,
 /// for the math side to parse or reject as an invalid gold.
 pub fn extract_gold(gold: &str) -> String {
+    // A plain gold (`42`, `-3/4`, `1,000`, `0.5`): no command, tag, `####`, word or non-ASCII text
+    // for the finders below to match, so it goes straight to the final trim.
+    if !gold.bytes().any(|b| b.is_ascii_alphabetic() || matches!(b, b'\\' | b'<' | b'#' | b'$') || !b.is_ascii()) {
+        let range = scan::trim_answer(gold, 0..gold.len());
+        return scan::answer_text(gold, &range);
+    }
     let config = ExtractConfig { after_think: false, multiple_boxed: MultipleBoxed::List, ..ExtractConfig::default() };
     if let BoxedTier::Answer(f) = boxed_tier(gold, &config) {
         return f.answer;

@@ -186,7 +186,13 @@ struct Answer {
     key: String,
     choice: Option<char>,
     expr: Option<Expr>,
-    printed: Option<String>,
+}
+
+impl Answer {
+    /// The parsed answer printed back (for explanations; printing is not free, so only on demand).
+    fn printed(&self) -> Option<String> {
+        self.expr.as_ref().map(Expr::to_string)
+    }
 }
 
 /// Why an answer is unusable.
@@ -325,11 +331,8 @@ fn prepare(text: &str, limits: &MathLimits) -> (Answer, Option<MathError>) {
     let key = string_key(text);
     let choice = choice_letter(&key);
     match parser::parse(text, limits) {
-        Ok(expr) => {
-            let printed = Some(expr.to_string());
-            (Answer { key, choice, expr: Some(expr), printed }, None)
-        }
-        Err(e) => (Answer { key, choice, expr: None, printed: None }, Some(e)),
+        Ok(expr) => (Answer { key, choice, expr: Some(expr) }, None),
+        Err(e) => (Answer { key, choice, expr: None }, Some(e)),
     }
 }
 
@@ -340,8 +343,13 @@ pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> 
     let joined = join_thin_spaces(answer);
     let text = extract::extract_gold(&joined);
     let (mut parsed, err) = prepare(&text, &config.limits);
-    // A multiple-choice gold (`C`, `(C)`, `\text{(C)}`, `(D) Alina`) is read by the extractor's rule.
-    if let Some(letter) = extract::gold_choice(answer) {
+    // A multiple-choice gold (`C`, `(C)`, `\text{(C)}`, `(D) Alina`) is read by the extractor's rule
+    // (from the text already extracted, unless joining thin spaces changed the gold).
+    let letter = match joined {
+        std::borrow::Cow::Borrowed(_) => extract::choice_in_gold_text(&text),
+        std::borrow::Cow::Owned(_) => extract::gold_choice(answer),
+    };
+    if let Some(letter) = letter {
         parsed.choice = Some(letter);
     }
     if let Some(e) = err
@@ -368,11 +376,13 @@ impl Gold {
     }
 }
 
-fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig) -> MathCheck {
+/// Checks an extracted answer against a prepared gold; `detail` adds the printed forms of both
+/// sides to the result (an explanation; the batch engine does not need them).
+fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig, detail: bool) -> MathCheck {
     let mut out = MathCheck {
         verdict: Verdict::Incorrect,
         extracted: Some(pred_text.to_string()),
-        gold_parsed: gold.printed.clone(),
+        gold_parsed: if detail { gold.printed() } else { None },
         pred_parsed: None,
         reason: String::new(),
     };
@@ -415,7 +425,9 @@ fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig) -> MathChe
             return out;
         }
     };
-    out.pred_parsed = Some(pexpr.to_string());
+    if detail {
+        out.pred_parsed = Some(pexpr.to_string());
+    }
     // Two exact integers (no written precision) are equal exactly when their values are: decided
     // without the comparer's general machinery.
     if let (Expr::Num(g), Expr::Num(p)) = (gexpr, &pexpr)
@@ -463,11 +475,21 @@ pub fn equivalent(gold_answer: &str, pred_answer: &str, config: &MathConfig) -> 
             reason: format!("invalid gold answer: {e}"),
         };
     }
-    check_answers(&gold, pred_answer, config)
+    check_answers(&gold, pred_answer, config, true)
 }
 
-/// Checks a completion against a parsed gold.
+/// Checks a completion against a parsed gold, with the explanation (`gold_parsed`, `pred_parsed`).
 pub fn verify(gold: &Gold, completion: &str, config: &MathConfig) -> MathCheck {
+    verify_with(gold, completion, config, true)
+}
+
+/// [`verify`] without printing the parsed forms back (`gold_parsed`/`pred_parsed` stay `None`
+/// unless the gold is a choice letter): the same verdict and extraction, for batch scoring.
+pub fn judge(gold: &Gold, completion: &str, config: &MathConfig) -> MathCheck {
+    verify_with(gold, completion, config, false)
+}
+
+fn verify_with(gold: &Gold, completion: &str, config: &MathConfig, detail: bool) -> MathCheck {
     if let Some(letter) = gold.parsed.choice {
         return verify_choice(gold, letter, completion, config);
     }
@@ -475,21 +497,21 @@ pub fn verify(gold: &Gold, completion: &str, config: &MathConfig) -> MathCheck {
         Ok(found) => {
             // The extractor drops `\!` and `\,`; the raw span keeps `11,\! 111` one number.
             let raw = completion.get(found.span.clone()).filter(|r| r.contains("\\!") || r.contains("\\,"));
-            let mut check = check_answers(&gold.parsed, raw.unwrap_or(&found.answer), config);
+            let mut check = check_answers(&gold.parsed, raw.unwrap_or(&found.answer), config, detail);
             check.extracted = Some(found.answer);
             check
         }
         // Several different boxed answers for a gold with several answers: they are the list.
         Err(ExtractError::Hedged(answers)) if gold.answer_count() >= 2 => {
-            let mut check = check_answers(&gold.parsed, &answers.join(", "), config);
+            let mut check = check_answers(&gold.parsed, &answers.join(", "), config, detail);
             check.reason = format!("several boxed answers read as one list: {}", check.reason);
             check
         }
-        Err(e) => extraction_failed(gold, e),
+        Err(e) => extraction_failed(gold, e, detail),
     }
 }
 
-fn extraction_failed(gold: &Gold, e: ExtractError) -> MathCheck {
+fn extraction_failed(gold: &Gold, e: ExtractError, detail: bool) -> MathCheck {
     let verdict = match e {
         ExtractError::NoAnswer => Verdict::NoAnswer,
         ExtractError::Hedged(_) => Verdict::Incorrect,
@@ -498,7 +520,7 @@ fn extraction_failed(gold: &Gold, e: ExtractError) -> MathCheck {
     MathCheck {
         verdict,
         extracted: None,
-        gold_parsed: gold.parsed.printed.clone(),
+        gold_parsed: if detail { gold.parsed.printed() } else { None },
         pred_parsed: None,
         reason: e.to_string(),
     }
@@ -570,7 +592,7 @@ fn verify_choice(gold: &Gold, letter: char, completion: &str, config: &MathConfi
                 },
             }
         }
-        Err(e) => extraction_failed(gold, e),
+        Err(e) => extraction_failed(gold, e, true),
     }
 }
 
