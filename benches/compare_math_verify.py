@@ -120,8 +120,9 @@ def main() -> int:
     header = "| set | pairs | Math-Verify pairs/CPU-s | Math-Verify agrees with labels |"
     rule = "|---|---:|---:|---:|"
     if not args.mv_only:
-        header += " rlvr pairs/CPU-s (--chunk 1) | rlvr pairs/CPU-s (default chunk) | rlvr agrees with labels | rlvr ÷ Math-Verify |"
-        rule += "---:|---:|---:|---:|"
+        header += (" rlvr pairs/CPU-s (--chunk 1) | rlvr pairs/CPU-s (default chunk) | rlvr agrees with labels |"
+                   " rlvr ÷ Math-Verify (--chunk 1) | rlvr ÷ Math-Verify (default chunk) |")
+        rule += "---:|---:|---:|---:|---:|"
     rows, details = [], {}
     total = {"n": 0, "mv": 0.0, "r1": 0.0, "rc": 0.0, "rn": 0}
     for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
@@ -142,7 +143,9 @@ def main() -> int:
             total["rc"] += rc_cpu
             total["rn"] += n
             ratio = rate(n, r1_cpu) / rate(len(pairs), mv_cpu)
-            row += (f" {rate(n, r1_cpu):,.0f} | {rate(n, rc_cpu):,.0f} | {agreement(rv, pairs)} | {ratio:,.0f}× |")
+            shared = rate(n, rc_cpu) / rate(len(pairs), mv_cpu)
+            row += (f" {rate(n, r1_cpu):,.0f} | {rate(n, rc_cpu):,.0f} | {agreement(rv, pairs)} | {ratio:,.0f}× |"
+                    f" {shared:,.0f}× |")
             details[name]["rlvr"] = rv
         rows.append(row)
         print(f"  {name}: done", file=sys.stderr)
@@ -150,7 +153,9 @@ def main() -> int:
         row = f"| **all** | {total['n']} | {rate(total['n'], total['mv']):,.0f} | |"
         if not args.mv_only:
             ratio = rate(total["rn"], total["r1"]) / rate(total["n"], total["mv"])
-            row += f" {rate(total['rn'], total['r1']):,.0f} | {rate(total['rn'], total['rc']):,.0f} | | {ratio:,.0f}× |"
+            shared = rate(total["rn"], total["rc"]) / rate(total["n"], total["mv"])
+            row += (f" {rate(total['rn'], total['r1']):,.0f} | {rate(total['rn'], total['rc']):,.0f} | |"
+                    f" {ratio:,.0f}× | {shared:,.0f}× |")
         rows.append(row)
     print()
     print(header)
