@@ -86,7 +86,7 @@ impl Default for ArithmeticOptions {
             sft_learning_rate: 3e-3,
             p_drop_carry: 0.7,
             p_broken_format: 0.15,
-            grpo_steps: 100,
+            grpo_steps: 300,
             grpo,
             eval_prompts: 900,
             eval_temperature: 1.0,
@@ -583,7 +583,7 @@ mod tests {
         let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         let options = ArithmeticOptions {
             sft_steps: env("RLVR_DEMO_SFT", 300),
-            grpo_steps: env("RLVR_DEMO_GRPO", 100),
+            grpo_steps: env("RLVR_DEMO_GRPO", 300),
             eval_prompts: env("RLVR_DEMO_EVAL", 900),
             ..ArithmeticOptions::default()
         };
