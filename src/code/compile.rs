@@ -168,6 +168,10 @@ fn compile(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Vec<u8>, BuildEr
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    // Its own process group, so a time-out kills bwrap's inner process too: killed within its first
+    // milliseconds, bwrap can leave that process orphaned (holding the stderr pipe) before it has
+    // arranged to die with its parent.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let memory = limits.compile_memory_bytes;
     // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
     unsafe {
@@ -183,7 +187,8 @@ fn compile(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Vec<u8>, BuildEr
     let stderr = child.stderr.take();
     let cap = limits.stderr_bytes as usize;
     // Drained on its own thread so a compiler that floods diagnostics never blocks on a full pipe.
-    let reader = std::thread::spawn(move || {
+    let (sender, diagnostics) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut text = Vec::new();
         if let Some(mut pipe) = stderr {
             let mut buf = [0u8; 8192];
@@ -196,13 +201,17 @@ fn compile(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Vec<u8>, BuildEr
                 }
             }
         }
-        text
+        let _ = sender.send(text);
     });
     let deadline = Instant::now() + Duration::from_millis(limits.compile_ms);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if Instant::now() >= deadline => {
+                if let Ok(group) = i32::try_from(child.id()) {
+                    // SAFETY: kill(2) on our child's process group; no memory is touched.
+                    unsafe { libc::kill(-group, libc::SIGKILL) };
+                }
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
@@ -211,7 +220,9 @@ fn compile(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Vec<u8>, BuildEr
             Err(e) => return Err(BuildError::Toolchain(format!("waiting for the compiler: {e}"))),
         }
     };
-    let diagnostics = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+    // The pipe closes when the last process holding it exits; never wait on a straggler for long.
+    let diagnostics = diagnostics.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+    let diagnostics = String::from_utf8_lossy(&diagnostics).into_owned();
     let Some(status) = status else {
         return Err(BuildError::CompileTimeout(format!(
             "compilation exceeded the time limit of {} ms (compile_ms)",
