@@ -316,11 +316,12 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
     // instead of being handed across threads (a sleep and a wake-up per stage): with small chunks
     // (`--chunk 1`, a trainer streaming a few samples at a time) that hand-off cost 10-20 %.
     let summary = rayon::scope(|_| -> Result<crate::io::StreamSummary> {
-        let input: Box<dyn io::BufRead> = if a.input.as_os_str() == "-" {
-            Box::new(io::stdin().lock())
+        let (input, from_file): (Box<dyn io::BufRead>, bool) = if a.input.as_os_str() == "-" {
+            (Box::new(io::stdin().lock()), false)
         } else {
             let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
-            Box::new(BufReader::new(file))
+            let regular = file.metadata().is_ok_and(|m| m.is_file());
+            (Box::new(BufReader::new(file)), regular)
         };
         let output: Box<dyn Write> = match &a.output {
             Some(path) => Box::new(BufWriter::new(
@@ -329,8 +330,7 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
             None => Box::new(BufWriter::new(io::stdout().lock())),
         };
         // Each chunk's results are flushed as soon as they are scored when the input is a stream (a
-        // training loop waits for them); from a file, a write per chunk only costs system calls.
-        let from_file = a.input.as_os_str() != "-" && std::fs::metadata(&a.input).is_ok_and(|m| m.is_file());
+        // training loop waits for them); from a regular file, a write per chunk only costs system calls.
         let mut output = FlushPerChunk { inner: output, enabled: !from_file };
         let summary = score_stream_mapped(&engine, input, &mut output, a.chunk, Some(&map))?;
         output.inner.flush().context("writing output")?;

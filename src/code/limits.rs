@@ -11,8 +11,9 @@
 //! | Python (CPython 3.11 WASI) | about 7e9–9e9: 2·10^6 rounds of a 64-bit xorshift on Python ints cost 1.9e10 fuel in 2.7 s (`examples/fuel_rate.rs`, load ≈ 3); a 10^6-iteration `s += i` loop costs 2.3e9 fuel and 0.27 s (shared/recipes/cpython-wasi.md) |
 //! | C / C++ / Rust (`-O2`) | about 1e10: 2·10^8 xorshift rounds cost 3.4e9 fuel (17 per round, one per Wasm instruction) in 0.33–0.35 s (`examples/fuel_rate.rs`) |
 //!
-//! Measure on your own machine with `cargo run --release --example fuel_rate`. So the default 20e9 fuel is about 2–3 s of CPython-on-WASI work (about 0.5 s of native CPython) or
-//! about 2 s of compiled C, C++ or Rust.
+//! So the default 20e9 fuel is about 2–3 s of CPython-on-WASI work (about 0.5 s of native CPython)
+//! or about 2 s of compiled C, C++ or Rust. Measure on your own machine with
+//! `cargo run --release --example fuel_rate`.
 //!
 //! Limits are set per engine ([`crate::batch::EngineConfig`]), and a sample may lower or raise them
 //! with a `limits` object inside `tests` (same field names); [`CodeLimits::merge_json`] checks them.

@@ -447,35 +447,38 @@ pub fn gold_has_several_answers(gold: &str) -> bool {
 /// last-number fallback is never applied: a gold sentence without a marker is returned trimmed,
 /// for the math side to parse or reject as an invalid gold.
 pub fn extract_gold(gold: &str) -> String {
-    // A plain gold (`42`, `-3/4`, `1,000`, `0.5`): no command, tag, `####`, word or non-ASCII text
-    // for the finders below to match, so it goes straight to the final trim.
-    if !gold.bytes().any(|b| b.is_ascii_alphabetic() || matches!(b, b'\\' | b'<' | b'#' | b'$') || !b.is_ascii()) {
-        let range = scan::trim_answer(gold, 0..gold.len());
-        return scan::answer_text(gold, &range);
+    // A plain gold (`42`, `-3/4`, `1,000`, `0.5`) has no command, tag, `####`, word or non-ASCII
+    // text for the finders to match, so it goes straight to the final trim.
+    let plain =
+        !gold.bytes().any(|b| b.is_ascii_alphabetic() || matches!(b, b'\\' | b'<' | b'#' | b'$') || !b.is_ascii());
+    if !plain && let Some(answer) = marked_gold_answer(gold) {
+        return answer;
     }
+    let range = scan::trim_answer(gold, 0..gold.len());
+    scan::answer_text(gold, &range)
+}
+
+/// The answer a gold marks explicitly: a box, an answer tag, `####`, or an answer sentence.
+fn marked_gold_answer(gold: &str) -> Option<String> {
     let config = ExtractConfig { after_think: false, multiple_boxed: MultipleBoxed::List, ..ExtractConfig::default() };
     if let BoxedTier::Answer(f) = boxed_tier(gold, &config) {
-        return f.answer;
+        return Some(f.answer);
     }
     if let Some(tag) = find_answer_tag(gold)
         && let Some(f) = found(gold, tag, AnswerSource::AnswerTag)
     {
-        return f.answer;
+        return Some(f.answer);
     }
     if let Some(f) =
         phrase::find_gsm8k(gold, config.max_answer_markers).and_then(|r| found(gold, r, AnswerSource::Gsm8k))
     {
-        return f.answer;
+        return Some(f.answer);
     }
     // A worked solution used as the gold ("… Final Answer: The final answer is $28\%$. I hope it
     // is correct."): its explicit answer sentence marks the answer, as in a completion.
     let phrase = phrase::find_minerva(gold, config.max_answer_markers)
         .or_else(|| phrase::find_answer_phrase(gold, config.max_answer_markers));
-    if let Some(f) = phrase.and_then(|r| found(gold, r, AnswerSource::AnswerPhrase)) {
-        return f.answer;
-    }
-    let range = scan::trim_answer(gold, 0..gold.len());
-    scan::answer_text(gold, &range)
+    phrase.and_then(|r| found(gold, r, AnswerSource::AnswerPhrase)).map(|f| f.answer)
 }
 
 #[cfg(test)]
