@@ -72,10 +72,15 @@ pub fn score_stream_mapped(
     map: Option<&FieldMap>,
 ) -> Result<StreamSummary, StreamError> {
     let mut written = StreamSummary::default();
+    // A chunk's lines are serialised into one reused buffer and written at once: serde_json's many
+    // small writes then go to a `Vec`, not through `output`'s (often dynamic) writer.
+    let mut buf = Vec::new();
     score_records(engine, JsonlRecords::new(input), chunk_lines, map, &mut |outcomes| {
+        buf.clear();
         for outcome in &outcomes {
-            write_outcome(&mut output, outcome, &mut written)?;
+            write_outcome(&mut buf, outcome, &mut written)?;
         }
+        output.write_all(&buf).map_err(StreamError::Write)?;
         output.flush().map_err(StreamError::Write)
     })
 }

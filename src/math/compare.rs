@@ -321,6 +321,15 @@ impl<'a> Comparer<'a> {
         if g == p {
             return true;
         }
+        // Cheapest check first: two plain rationals (`-\frac{72}{19}` vs `-72/19`, `860.68` vs
+        // `860.69`) are decided by their exact values, as the general path below would decide them.
+        if let (Some(a), Some(b)) = (plain_rational(g, 0), plain_rational(p, 0)) {
+            let (gw, pw) = (written_precision(g), written_precision(p));
+            if gw.is_none() && pw.is_none() {
+                return a == b;
+            }
+            return self.numeric_eq(&Value::q(a), gw, &Value::q(b), pw);
+        }
         match (label_eq(g), label_eq(p)) {
             (Some((gl, gr)), Some((pl, pr))) => {
                 let clash = match (head(gl), head(pl)) {
@@ -678,7 +687,10 @@ impl<'a> Comparer<'a> {
             return self.symbolic_eq(g, p, &vars);
         }
         // Square-root monomials `c·√k` decide exactly: `\sqrt{117}` = `3\sqrt{13}`, `\frac{1}{\sqrt2}` = `\frac{\sqrt2}{2}`.
-        if written_precision(g).is_none()
+        // (Without a power on either side both radicands are 1 and the shortcut does not apply.)
+        let has_pow = |e: &Expr| e.any(&|x| matches!(x, Expr::Pow(..)));
+        if (has_pow(g) || has_pow(p))
+            && written_precision(g).is_none()
             && written_precision(p).is_none()
             && let (Some((c1, k1)), Some((c2, k2))) = (sqrt_monomial(g), sqrt_monomial(p))
             && (!k1.is_one() || !k2.is_one())
@@ -888,6 +900,45 @@ fn matrix_value(e: &Expr, depth: usize) -> Option<Vec<Vec<Expr>>> {
 
 /// Bits above which the exact square-root path gives way to the evaluator (which has the real budget).
 const MONOMIAL_MAX_BITS: u64 = 4096;
+
+/// Nesting and size bounds of [`plain_rational`]; anything larger takes the general path.
+const PLAIN_MAX_DEPTH: usize = 8;
+const PLAIN_MAX_BITS: u64 = 512;
+
+/// The exact value of an expression built only from numbers, negation, sums, products and
+/// quotients of small size (`-\frac{72}{19}`, `3 \cdot 4 + 1`); `None` for anything else (a
+/// symbol, a power, a zero divisor, numbers past [`PLAIN_MAX_BITS`]), which the general
+/// comparison handles.
+fn plain_rational(e: &Expr, depth: usize) -> Option<BigRational> {
+    if depth > PLAIN_MAX_DEPTH {
+        return None;
+    }
+    let small = |q: BigRational| (q.numer().bits().max(q.denom().bits()) <= PLAIN_MAX_BITS).then_some(q);
+    match e {
+        Expr::Num(n) => small(n.value.clone()),
+        Expr::Neg(a) => plain_rational(a, depth + 1).map(|q| -q),
+        Expr::Div(a, b) => {
+            let d = plain_rational(b, depth + 1)?;
+            if d.is_zero() {
+                return None;
+            }
+            small(plain_rational(a, depth + 1)? / d)
+        }
+        Expr::Add(v) | Expr::Mul(v) if v.len() <= 4 => {
+            let mut acc: Option<BigRational> = None;
+            for x in v {
+                let q = plain_rational(x, depth + 1)?;
+                acc = Some(match (acc, matches!(e, Expr::Add(_))) {
+                    (None, _) => q,
+                    (Some(a), true) => small(a + q)?,
+                    (Some(a), false) => small(a * q)?,
+                });
+            }
+            acc
+        }
+        _ => None,
+    }
+}
 
 fn small_rational(e: &Expr) -> Option<BigRational> {
     match e {

@@ -400,6 +400,9 @@ impl Parser<'_> {
 
     fn relation(&mut self) -> Result<Expr, MathError> {
         let first = self.ratio()?;
+        if !matches!(self.peek(), Some(Tok::Rel(_))) {
+            return Ok(first);
+        }
         let mut parts = vec![first];
         let mut ops = Vec::new();
         while let Some(Tok::Rel(op)) = self.peek() {
@@ -436,7 +439,11 @@ impl Parser<'_> {
     }
 
     fn add(&mut self) -> Result<Expr, MathError> {
-        let mut terms = vec![self.mul()?];
+        let first = self.mul()?;
+        if !matches!(self.peek(), Some(Tok::Plus | Tok::Minus | Tok::PlusMinus | Tok::MinusPlus)) {
+            return Ok(first);
+        }
+        let mut terms = vec![first];
         loop {
             match self.peek() {
                 Some(Tok::Plus) => {
