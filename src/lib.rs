@@ -20,6 +20,7 @@ pub mod code;
 pub mod extract;
 pub mod fuzzing;
 pub mod io;
+pub mod json;
 pub mod math;
 pub mod reward;
 pub mod sample;

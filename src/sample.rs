@@ -86,16 +86,28 @@ impl Sample {
 
     /// Parses one JSONL line; on failure also returns the `id` it could read (or null).
     pub fn from_line(line: &str) -> Result<Sample, (Value, SampleError)> {
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| (Value::Null, SampleError::InvalidJson(e.to_string())))?;
+        let value = crate::json::parse(line).map_err(|e| (Value::Null, SampleError::InvalidJson(e.to_string())))?;
         Sample::from_json(value)
     }
 
     /// Checks a JSON value against the contract; on failure also returns the `id` it could read.
+    ///
+    /// The value may carry [`crate::json`]'s big-integer markers: `tests` keeps them (call tests
+    /// compare big integers exactly), a numeric `answer` becomes its exact digits, and everywhere
+    /// else they become numbers again, as serde_json reads them.
     pub fn from_json(value: Value) -> Result<Sample, (Value, SampleError)> {
         let Value::Object(mut map) = value else {
             return Err((Value::Null, SampleError::NotAnObject(json_type_name(&value))));
         };
+        if let Some(digits) = map.get("answer").and_then(crate::json::big_int) {
+            let digits = Value::String(digits.to_string());
+            map.insert("answer".into(), digits);
+        }
+        let tests = map.remove("tests");
+        crate::json::restore_lossy_map(&mut map);
+        if let Some(tests) = tests {
+            map.insert("tests".into(), tests);
+        }
         let id = map.remove("id").unwrap_or(Value::Null);
         let fail = |e| Err((id.clone(), e));
         let completion = match map.remove("completion") {
@@ -234,5 +246,22 @@ impl Outcome {
             extracted: None,
             error: Some(message.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_integers_are_exact_in_tests_and_answer_and_numbers_elsewhere() {
+        let line = r#"{"id": 123456789012345678901234567890, "completion": "x", "answer": 123456789012345678901234567890,
+            "tests": {"call": [{"args": [1], "expected": 123456789012345678901234567890}]}, "meta": [99999999999999999999999]}"#;
+        let sample = Sample::from_line(line).unwrap();
+        assert_eq!(sample.id, serde_json::json!(1.2345678901234568e29), "the id reads as serde_json reads it");
+        assert_eq!(sample.answer.as_deref(), Some("123456789012345678901234567890"), "a numeric gold keeps its digits");
+        let expected = &sample.tests.as_ref().unwrap()["call"][0]["expected"];
+        assert_eq!(crate::json::big_int(expected), Some("123456789012345678901234567890"));
+        assert_eq!(sample.extra["meta"], serde_json::json!([1e23]));
     }
 }

@@ -636,7 +636,7 @@ fn collect_cases() -> Result<Vec<Case>, String> {
                 continue;
             }
             let line_no = index + 1;
-            let parsed: Result<Map<String, Value>, String> = match serde_json::from_str::<Value>(line) {
+            let parsed: Result<Map<String, Value>, String> = match rlvr::json::parse(line) {
                 Ok(Value::Object(map)) => Ok(map),
                 Ok(_) => Err("the line is not a JSON object".into()),
                 Err(e) => Err(format!("invalid JSON: {e}")),

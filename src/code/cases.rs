@@ -18,7 +18,7 @@ fn known_failures() -> Vec<String> {
 }
 
 fn check_case(line: &str, config: &CodeConfig, known: &[String]) -> Result<Option<String>, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let value = crate::json::parse(line).map_err(|e| e.to_string())?;
     let id = value["id"].as_str().unwrap_or("?").to_string();
     if let Ok(filter) = std::env::var("RLVR_CASE_FILTER")
         && !id.contains(&filter)

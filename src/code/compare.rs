@@ -137,6 +137,14 @@ pub fn compare_output(actual: &str, expected: &str, opts: &CompareOptions) -> Re
 /// Compares a returned JSON value with the expected one: same shape, integers exact, other numbers
 /// within the tolerances, strings exact.
 pub fn compare_json(actual: &Value, expected: &Value, opts: &CompareOptions) -> bool {
+    // Integers past 64 bits arrive as `crate::json` markers: exact, against an integer or an
+    // integral float (as Python's `==` compares them).
+    if crate::json::big_int(actual).is_some() || crate::json::big_int(expected).is_some() {
+        return match (crate::json::exact_integer(actual), crate::json::exact_integer(expected)) {
+            (Some(a), Some(e)) => a == e,
+            _ => false,
+        };
+    }
     match (actual, expected) {
         (Value::Number(a), Value::Number(e)) => match (a.as_i64(), e.as_i64(), a.as_u64(), e.as_u64()) {
             (Some(x), Some(y), _, _) => x == y,

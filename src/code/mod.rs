@@ -631,9 +631,12 @@ fn call_verdict(out: &RunOutput, index: usize, expected: &Value, opts: &CompareO
     let Some(json) = text.strip_prefix("ok:") else {
         return (TestVerdict::WA, None, Some("malformed result".into()));
     };
-    match serde_json::from_str::<Value>(json) {
+    match crate::json::parse(json) {
         Ok(actual) if compare::compare_json(&actual, expected, opts) => (TestVerdict::AC, None, None),
-        Ok(actual) => (TestVerdict::WA, None, Some(compile::tail(&format!("expected {expected}, got {actual}"), 300))),
+        Ok(actual) => {
+            let (expected, actual) = (crate::json::to_text(expected), crate::json::to_text(&actual));
+            (TestVerdict::WA, None, Some(compile::tail(&format!("expected {expected}, got {actual}"), 300)))
+        }
         Err(e) => (TestVerdict::WA, None, Some(format!("result is not JSON: {e}"))),
     }
 }

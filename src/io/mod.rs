@@ -57,7 +57,7 @@ pub fn score_stream(
 /// Parses one JSONL line, applies `map` (if any) and reads the result as a sample.
 pub fn parse_mapped_line(line: &str, map: Option<&FieldMap>) -> Result<Sample, Outcome> {
     let Some(map) = map else { return parse_line(line) };
-    let mut value: Value = serde_json::from_str(line)
+    let mut value: Value = crate::json::parse(line)
         .map_err(|e| Outcome::error(Value::Null, crate::sample::SampleError::InvalidJson(e.to_string()).to_string()))?;
     map.apply(&mut value);
     Sample::from_json(value).map_err(|(id, err)| Outcome::error(id, err.to_string()))
@@ -130,7 +130,7 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
             self.line += 1;
             let value = match std::str::from_utf8(&self.buf) {
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}")),
+                Ok(text) => crate::json::parse(text).map_err(|e| format!("invalid JSON: {e}")),
                 Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
             };
             return Some(Ok((self.line, value)));

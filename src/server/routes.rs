@@ -209,7 +209,8 @@ async fn score(State(state): State<Arc<ServerState>>, body: Result<Bytes, BytesR
 
 async fn score_inner(state: &Arc<ServerState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let bytes = read_body(body, state)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let value: Value = crate::json::parse(text).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     let Value::Object(mut object) = value else {
         return Err(ApiError::BadRequest(format!(
             "the body must be a JSON object with a `samples` array, got {}",

@@ -125,7 +125,8 @@ pub fn snapshot_python(wasm: &[u8], stdlib: &Path) -> Result<Vec<u8>, String> {
 
 /// Python source of a JSON value: `json.loads("<json text>")` (JSON string escapes are valid Python).
 fn py_json(value: &impl serde::Serialize) -> String {
-    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    // `to_text` writes big-integer markers back as integer literals, which `json.loads` reads exactly.
+    let text = serde_json::to_value(value).map(|v| crate::json::to_text(&v)).unwrap_or_else(|_| "null".into());
     let quoted = serde_json::to_string(&text).unwrap_or_else(|_| "\"null\"".into());
     format!("__import__('json').loads({quoted})")
 }
