@@ -343,6 +343,36 @@ mod tests {
     }
 
     #[test]
+    fn more_fresh_compiled_programs_than_pool_threads_finish() {
+        // Every global-pool thread judges a C program that wasmtime has never compiled (the nonce
+        // defeats both caches), and two more wait: compilation must not need a free pool thread.
+        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let count = rayon::current_num_threads() + 2;
+        let batch: Vec<Sample> = (0..count)
+            .map(|i| {
+                let program = format!("#include <stdio.h>\nint main(void) {{ puts(\"{nonce}-{i}\"); return 0; }}");
+                let line = serde_json::json!({
+                    "id": i,
+                    "language": "c",
+                    "completion": format!("```c\n{program}\n```"),
+                    "tests": {"stdio": [{"input": "", "output": format!("{nonce}-{i}\n")}]},
+                });
+                Sample::from_line(&line.to_string()).unwrap()
+            })
+            .collect();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let engine = Engine::new(EngineConfig::default()).unwrap();
+            let _ = done.send(engine.score_batch(&batch));
+        });
+        let outcomes = finished.recv_timeout(std::time::Duration::from_secs(300)).expect("the batch deadlocked");
+        assert_eq!(outcomes.len(), count);
+        for outcome in &outcomes {
+            assert_eq!(outcome.verdict, Verdict::Correct, "{outcome:?}");
+        }
+    }
+
+    #[test]
     fn scoring_sample_is_set_only_while_judging() {
         assert_eq!(scoring_sample(), None);
         let seen = guarded(7, scoring_sample).unwrap();

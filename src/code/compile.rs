@@ -95,6 +95,10 @@ pub fn compile_cached(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Arc<V
         parts.push(name.as_bytes());
         parts.push(src);
     }
+    // The toolchain's state is part of the key: a compile error caused by a missing or half-installed
+    // package (a header not found) must not outlive the repair of that package.
+    let toolchain = toolchain_fingerprint(job);
+    parts.push(toolchain.as_bytes());
     let key = content_hash(&parts);
     let slot = {
         let mut map = slots().lock().map_err(|_| BuildError::Toolchain("compile cache poisoned".into()))?;
@@ -138,6 +142,34 @@ pub fn compile_cached(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Arc<V
         map.remove(&key);
     }
     result
+}
+
+/// Size and modification time of the compiler, of every host directory named on its command line
+/// (`-isystem /usr/…`, `-L/usr/…`) and of every mounted directory: installing, upgrading or removing
+/// a toolchain package changes at least one of them.
+fn toolchain_fingerprint(job: &CompileJob<'_>) -> String {
+    let mut paths: Vec<std::path::PathBuf> = Vec::new();
+    if let Some(driver) = job.argv.first() {
+        paths.push(std::path::Path::new("/usr/bin").join(driver));
+    }
+    for arg in &job.argv {
+        let path = arg.strip_prefix("-L").or_else(|| arg.strip_prefix("-I")).unwrap_or(arg);
+        if path.starts_with("/usr/") {
+            paths.push(path.into());
+        }
+    }
+    paths.extend(job.mounts.iter().map(|(host, _)| host.clone()));
+    let mut out = String::new();
+    for path in paths {
+        let stamp = std::fs::metadata(&path)
+            .map(|m| {
+                let modified = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                format!("{}:{}", m.len(), modified.map_or(0, |d| d.as_nanos()))
+            })
+            .unwrap_or_else(|_| "missing".into());
+        out.push_str(&format!("{}={stamp};", path.display()));
+    }
+    out
 }
 
 fn compile(job: &CompileJob<'_>, limits: &CodeLimits) -> Result<Vec<u8>, BuildError> {

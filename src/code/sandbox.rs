@@ -291,6 +291,10 @@ impl Sandbox {
         config.async_stack_size(MAX_WASM_STACK + (1 << 20));
         config.max_wasm_stack(MAX_WASM_STACK);
         config.wasm_component_model(false);
+        // Modules compile on the calling thread. Wasmtime's parallel compilation hands functions to
+        // rayon's global pool; when every pool thread is a batch worker waiting for its guest thread,
+        // a guest compiling a fresh C/C++/Rust program would wait for a pool thread forever.
+        config.parallel_compilation(false);
         // C++ `throw`/`catch` compiles to the exception-handling proposal (exnref), which wasmtime
         // builds on its GC heap; the GC proposal itself stays off.
         config.wasm_exceptions(true);
