@@ -13,8 +13,12 @@
 //! `cxa_personality.cpp`, libunwind's `Unwind-wasm.c`, and the `__cpp_exception` tag) into one
 //! relocatable object linked before libc++abi. Programs are built with `-fwasm-exceptions` in the
 //! standard (exnref) encoding that wasmtime runs. Exceptions thrown by user code and by libc++'s
-//! headers (`vector::at`, `std::stoi`'s inline paths, `throw` in templates) work; the few throws
-//! compiled into Debian's `libc++.a` itself (e.g. `std::stoi` on bad input) abort instead (RE).
+//! headers (`vector::at`, `throw` in templates) work. The same object carries libc++'s own
+//! `string.cpp` compiled with exceptions (`std::stoi`/`stoll`/`stod`…, and `std::string`'s members,
+//! which libc++.a instantiates), so the throws programs meet most (`stoi("abc")`, `s.at(9)`) reach
+//! their `catch`; the linker then never takes Debian's exception-less copies from `libc++.a`. The
+//! remaining throws compiled into `libc++.a` (iostreams' `exceptions()`, `std::regex_error`, …)
+//! abort, and the verdict is an RE that says so.
 
 use std::sync::Arc;
 
@@ -62,6 +66,7 @@ const CXX_EH_SOURCES: &[(&str, &[u8])] = vendored![
     "libcxxabi/src/fallback_malloc.h",
     "libcxxabi/src/private_typeinfo.h",
     "libcxx/src/include/atomic_support.h",
+    "libcxx/src/string.cpp",
     "libunwind/include/__libunwind_config.h",
     "libunwind/include/unwind.h",
     "libunwind/include/unwind_itanium.h",
@@ -104,6 +109,7 @@ fn cxx_eh_object(cx: &BuildContext<'_>) -> Result<Arc<Vec<u8>>, BuildError> {
             "-D_LIBUNWIND_HIDE_SYMBOLS",
             "libcxxabi/src/cxa_exception.cpp",
             "libcxxabi/src/cxa_personality.cpp",
+            "libcxx/src/string.cpp",
             "rlvr_eh.cpp",
             "-nostdlib",
             "-nostartfiles",
