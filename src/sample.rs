@@ -105,7 +105,11 @@ impl Sample {
         }
         let tests = map.remove("tests");
         crate::json::restore_lossy_map(&mut map);
-        if let Some(tests) = tests {
+        if let Some(mut tests) = tests {
+            // A bare big integer is not a tests object: it stays a number, and a type error below.
+            if crate::json::big_int(&tests).is_some() {
+                crate::json::restore_lossy(&mut tests);
+            }
             map.insert("tests".into(), tests);
         }
         let id = map.remove("id").unwrap_or(Value::Null);
@@ -263,5 +267,7 @@ mod tests {
         let expected = &sample.tests.as_ref().unwrap()["call"][0]["expected"];
         assert_eq!(crate::json::big_int(expected), Some("123456789012345678901234567890"));
         assert_eq!(sample.extra["meta"], serde_json::json!([1e23]));
+        let bare = Sample::from_line(r#"{"completion": "x", "tests": 123456789012345678901234567890}"#);
+        assert!(matches!(bare, Err((_, SampleError::WrongType { field: "tests", .. }))), "{bare:?}");
     }
 }
