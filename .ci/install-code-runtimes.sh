@@ -13,6 +13,10 @@ PKGS=$(awk '/^apt = \[/{f=1} f{print} f&&/\]/{exit}' verifiers/runtimes.toml | s
 # by rlvr from verifiers/runtimes/cxx-eh). Listed here rather than in runtimes.toml, whose hash keys
 # the CPython runtime, so the toolchain can change without rebuilding CPython.
 PKGS="$PKGS clang-22 lld-22 libclang-rt-22-dev-wasm32 libc++-22-dev-wasm32 libc++abi-22-dev-wasm32"
+# Debian's wasm32 libc++ packages of different LLVM versions conflict (one /usr/include/wasm32-wasi/c++
+# link): installing the 16 ones (listed in runtimes.toml for the C-only CPython build, which does not
+# need them) would remove the 22 ones that C++ submissions link against, and vice versa on the next run.
+PKGS=$(for p in $PKGS; do case "$p" in libc++-16-dev-wasm32|libc++abi-16-dev-wasm32) ;; *) printf '%s ' "$p" ;; esac; done)
 echo "install-code-runtimes: apt: $PKGS"
 export DEBIAN_FRONTEND=noninteractive
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
