@@ -105,7 +105,12 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// Runs the driver's `wizer.initialize` (Py_Initialize + imports) and returns the snapshot module.
 pub fn snapshot_python(wasm: &[u8], stdlib: &Path) -> Result<Vec<u8>, String> {
-    let engine = Engine::new(&Config::new()).map_err(|e| e.to_string())?;
+    // Compiled on this thread, like the sandbox's modules: the snapshot runs on a guest thread, and
+    // wasmtime's parallel compilation would wait for rayon pool threads that may all be batch
+    // workers waiting for their guest threads (see `Sandbox::new`).
+    let mut config = Config::new();
+    config.parallel_compilation(false);
+    let engine = Engine::new(&config).map_err(|e| e.to_string())?;
     let mut b = WasiCtxBuilder::new();
     b.args(&["python"]).insecure_random_seed(0x1234_5678);
     b.preopened_dir(stdlib, "/usr/local", FsPerms::ReadOnly).map_err(|e| e.to_string())?;
