@@ -4,12 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc instead of glibc's malloc: judging a math pair allocates and frees many small nodes
-/// (tokens, AST, big integers) on rayon worker threads, where glibc's per-arena `free` was a fifth of
-/// all instructions.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = rlvr::cli::Args::parse();
     match rlvr::cli::run(args) {
