@@ -107,12 +107,22 @@ pub fn restore_lossy_map(map: &mut Map<String, Value>) {
     map.values_mut().for_each(restore_lossy);
 }
 
+/// Does `bytes` hold [`LONG_DIGITS`] digits in a row? Checks windows from their last byte
+/// backwards: a non-digit at `k` rules out every window that covers `k`, so the next window ends
+/// at `k + LONG_DIGITS` and prose is skipped about `LONG_DIGITS` bytes at a time.
 fn has_long_digit_run(bytes: &[u8]) -> bool {
-    let mut run = 0;
-    for &b in bytes {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= LONG_DIGITS {
-            return true;
+    let mut end = LONG_DIGITS - 1;
+    'windows: while end < bytes.len() {
+        let mut k = end;
+        loop {
+            if !bytes[k].is_ascii_digit() {
+                end = k + LONG_DIGITS;
+                continue 'windows;
+            }
+            if k + LONG_DIGITS == end + 1 {
+                return true;
+            }
+            k -= 1;
         }
     }
     false
@@ -173,6 +183,35 @@ fn mark_big_integers(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The skipping scan finds a run exactly when the byte-by-byte count does.
+    #[test]
+    fn long_digit_run_scan_agrees_with_counting() {
+        let naive = |b: &[u8]| {
+            let mut run = 0;
+            b.iter().any(|c| {
+                run = if c.is_ascii_digit() { run + 1 } else { 0 };
+                run >= LONG_DIGITS
+            })
+        };
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 64) as usize;
+            let digit_bias = state >> 60;
+            let text: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = state.rotate_left(i as u32 * 7) % 16;
+                    if r < 13 + digit_bias.min(2) { b'0' + (r % 10) as u8 } else { b'x' }
+                })
+                .collect();
+            assert_eq!(has_long_digit_run(&text), naive(&text), "{}", String::from_utf8_lossy(&text));
+        }
+        assert!(has_long_digit_run(&[b'7'; LONG_DIGITS]));
+        assert!(!has_long_digit_run(&[b'7'; LONG_DIGITS - 1]));
+    }
 
     #[test]
     fn big_integers_survive_exactly_and_small_ones_stay_numbers() {

@@ -96,25 +96,45 @@ impl Sample {
     /// compare big integers exactly), a numeric `answer` becomes its exact digits, and everywhere
     /// else they become numbers again, as serde_json reads them.
     pub fn from_json(value: Value) -> Result<Sample, (Value, SampleError)> {
-        let Value::Object(mut map) = value else {
+        let Value::Object(map) = value else {
             return Err((Value::Null, SampleError::NotAnObject(json_type_name(&value))));
         };
-        if let Some(digits) = map.get("answer").and_then(crate::json::big_int) {
-            let digits = Value::String(digits.to_string());
-            map.insert("answer".into(), digits);
+        // One pass over the fields: the contract's fields move out, the rest stay as extras.
+        let (mut id, mut completion, mut answer, mut tests, mut language, mut recipe) =
+            (None, None, None, None, None, None);
+        let mut extra = Map::new();
+        for (key, mut value) in map {
+            let slot = match key.as_str() {
+                "id" => &mut id,
+                "completion" => &mut completion,
+                "answer" => {
+                    if let Some(digits) = crate::json::big_int(&value) {
+                        value = Value::String(digits.to_string());
+                    }
+                    &mut answer
+                }
+                "tests" => {
+                    // A bare big integer is not a tests object: it stays a number, and a type error below.
+                    if crate::json::big_int(&value).is_some() {
+                        crate::json::restore_lossy(&mut value);
+                    }
+                    tests = Some(value);
+                    continue;
+                }
+                "language" => &mut language,
+                "recipe" => &mut recipe,
+                _ => {
+                    crate::json::restore_lossy(&mut value);
+                    extra.insert(key, value);
+                    continue;
+                }
+            };
+            crate::json::restore_lossy(&mut value);
+            *slot = Some(value);
         }
-        let tests = map.remove("tests");
-        crate::json::restore_lossy_map(&mut map);
-        if let Some(mut tests) = tests {
-            // A bare big integer is not a tests object: it stays a number, and a type error below.
-            if crate::json::big_int(&tests).is_some() {
-                crate::json::restore_lossy(&mut tests);
-            }
-            map.insert("tests".into(), tests);
-        }
-        let id = map.remove("id").unwrap_or(Value::Null);
+        let id = id.unwrap_or(Value::Null);
         let fail = |e| Err((id.clone(), e));
-        let completion = match map.remove("completion") {
+        let completion = match completion {
             Some(Value::String(s)) => s,
             Some(other) => {
                 return fail(SampleError::WrongType {
@@ -125,26 +145,26 @@ impl Sample {
             }
             None => return fail(SampleError::MissingField("completion")),
         };
-        let mut optional_string = |field: &'static str| match map.remove(field) {
+        let optional_string = |field: &'static str, value: Option<Value>| match value {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             // A numeric gold (`"answer": 42`) is common in datasets; read it as its text.
             Some(Value::Number(n)) if field == "answer" => Ok(Some(n.to_string())),
             Some(other) => Err(SampleError::WrongType { field, expected: "a string", found: json_type_name(&other) }),
         };
-        let answer = match optional_string("answer") {
+        let answer = match optional_string("answer", answer) {
             Ok(v) => v,
             Err(e) => return fail(e),
         };
-        let language = match optional_string("language") {
+        let language = match optional_string("language", language) {
             Ok(v) => v,
             Err(e) => return fail(e),
         };
-        let recipe = match optional_string("recipe") {
+        let recipe = match optional_string("recipe", recipe) {
             Ok(v) => v,
             Err(e) => return fail(e),
         };
-        let tests = match map.remove("tests") {
+        let tests = match tests {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(_)) => Some(v),
             Some(other) => {
@@ -155,7 +175,7 @@ impl Sample {
                 });
             }
         };
-        Ok(Sample { id, completion, answer, tests, language, recipe, extra: map })
+        Ok(Sample { id, completion, answer, tests, language, recipe, extra })
     }
 }
 

@@ -46,7 +46,8 @@ pub fn parse_line(line: &str) -> Result<Sample, Outcome> {
     Sample::from_line(line).map_err(|(id, err)| Outcome::error(id, err.to_string()))
 }
 
-type GoldCache = HashMap<String, Result<Gold, MathError>>;
+/// Each distinct gold of a batch, parsed once, by its text (borrowed from the batch's samples).
+type GoldCache<'a> = HashMap<&'a str, Result<Gold, MathError>>;
 
 /// Identity of a code submission: SHA-256 of its language, extracted program and tests.
 type CodeKey = [u8; 32];
@@ -69,6 +70,40 @@ thread_local! {
 /// panic hook can name the sample whose panic is about to be caught).
 pub fn scoring_sample() -> Option<ScoringSample> {
     SCORING.with(std::cell::Cell::get)
+}
+
+/// `f` over `items` with each index, in parallel, in order. A single item runs on the calling
+/// thread: a one-sample batch (a server request, `--chunk 1`) skips rayon's fork-join set-up.
+pub(crate) fn map_indexed<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(usize, &'a T) -> R + Sync + Send) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.iter().enumerate().map(|(i, item)| f(i, item)).collect();
+    }
+    items.par_iter().enumerate().map(|(i, item)| f(i, item)).collect()
+}
+
+/// Hands the `Ok` items to `score` (which returns one outcome per item, in order) and puts each
+/// outcome back in its item's place among the `Err` outcomes.
+fn with_errors_in_place<T>(items: Vec<Result<T, Outcome>>, score: impl FnOnce(Vec<T>) -> Vec<Outcome>) -> Vec<Outcome> {
+    let mut good = Vec::with_capacity(items.len());
+    let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Ok(item) => {
+                good.push(item);
+                slots.push(None);
+            }
+            Err(outcome) => slots.push(Some(outcome)),
+        }
+    }
+    let mut scored = score(good).into_iter();
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| {
+                scored.next().unwrap_or_else(|| Outcome::error(Value::Null, "internal: outcome missing"))
+            })
+        })
+        .collect()
 }
 
 /// Runs `f` with [`scoring_sample`] reporting `index`, under `catch_unwind`.
@@ -126,24 +161,12 @@ impl Engine {
     pub fn score_batch(&self, samples: &[Sample]) -> Vec<Outcome> {
         let golds = self.parse_golds(samples);
         let (code_keys, code) = self.judge_distinct_code(samples);
-        let judged: Vec<Result<Judged<'_>, Outcome>> = samples
-            .par_iter()
-            .zip(code_keys.par_iter())
-            .enumerate()
-            .map(|(index, (sample, key))| {
-                let code = key.as_ref().and_then(|k| code.get(k));
-                self.judge_guarded(index, sample, &golds, code)
-            })
-            .collect();
-        let ready: Vec<Judged<'_>> = judged.iter().filter_map(|j| j.as_ref().ok().cloned()).collect();
-        let mut scored = score_judged(&ready).into_iter();
-        judged
-            .into_iter()
-            .map(|j| match j {
-                Ok(_) => scored.next().unwrap_or_else(|| Outcome::error(Value::Null, "internal: outcome missing")),
-                Err(outcome) => outcome,
-            })
-            .collect()
+        let judged: Vec<Result<Judged<'_>, Outcome>> = map_indexed(samples, |index, sample| {
+            let code = code_keys[index].as_ref().and_then(|k| code.get(k));
+            self.judge_guarded(index, sample, &golds, code)
+        });
+        // The judged samples move on to their components; the error outcomes keep their places.
+        with_errors_in_place(judged, |ready| score_judged(&ready))
     }
 
     /// Parses each JSONL line and scores the good ones; a bad line gets its own error outcome.
@@ -153,47 +176,28 @@ impl Engine {
 
     /// Scores the samples among `parsed`, keeping the error outcomes where they stand.
     pub fn score_parsed(&self, parsed: Vec<Result<Sample, Outcome>>) -> Vec<Outcome> {
-        // The samples move into one batch (no copy of any completion); `slots` keeps where the
-        // error outcomes stand.
-        let mut good = Vec::with_capacity(parsed.len());
-        let mut slots: Vec<Option<Outcome>> = Vec::with_capacity(parsed.len());
-        for item in parsed {
-            match item {
-                Ok(sample) => {
-                    good.push(sample);
-                    slots.push(None);
-                }
-                Err(outcome) => slots.push(Some(outcome)),
-            }
-        }
-        let mut scored = self.score_batch(&good).into_iter();
-        slots
-            .into_iter()
-            .map(|slot| {
-                slot.unwrap_or_else(|| {
-                    scored.next().unwrap_or_else(|| Outcome::error(Value::Null, "internal: outcome missing"))
-                })
-            })
-            .collect()
+        // The samples move into one batch (no copy of any completion).
+        with_errors_in_place(parsed, |good| self.score_batch(&good))
     }
 
-    fn parse_golds(&self, samples: &[Sample]) -> GoldCache {
+    fn parse_golds<'a>(&self, samples: &'a [Sample]) -> GoldCache<'a> {
         let mut distinct: Vec<&str> = samples.iter().filter_map(|s| s.answer.as_deref()).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        distinct
-            .par_iter()
-            .filter_map(|answer| {
-                let parsed = catch_unwind(|| math::parse_gold(answer, &self.config.math)).ok()?;
-                Some((answer.to_string(), parsed))
-            })
-            .collect()
+        // A gold whose parse panicked is left out: the sample's own judgement parses it again,
+        // under its guard, and so gets the panic as its error.
+        map_indexed(&distinct, |_, answer| {
+            catch_unwind(|| math::parse_gold(answer, &self.config.math)).ok().map(|parsed| (*answer, parsed))
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Judges each distinct code submission of the batch once, in parallel; returns each sample's
     /// key (`None` for samples that are not code) and the judgements by key.
     fn judge_distinct_code(&self, samples: &[Sample]) -> (Vec<Option<CodeKey>>, CodeCache) {
-        let keys: Vec<Option<CodeKey>> = samples.par_iter().map(|s| self.code_key(s)).collect();
+        let keys: Vec<Option<CodeKey>> = map_indexed(samples, |_, s| self.code_key(s));
         let mut first: HashMap<CodeKey, usize> = HashMap::new();
         for (index, key) in keys.iter().enumerate() {
             if let Some(key) = key {

@@ -242,6 +242,10 @@ pub fn gold_choice(gold: &str) -> Option<char> {
 /// [`gold_choice`] of a gold whose answer text [`extract_gold`] already read.
 pub fn choice_in_gold_text(gold: &str) -> Option<char> {
     let text = gold.trim();
+    // Both rules below read an ASCII capital; a gold without one (`42`, `\frac{1}{2}`) has no letter.
+    if !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
     leading_gold_letter(text).or_else(|| {
         // "Alina and the answer is\n(C) Cecile": a gold sentence naming its letter after a marker.
         let capitals: Vec<char> = ('A'..='Z').collect();

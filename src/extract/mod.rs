@@ -74,6 +74,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 pub use choice::{Choice, ChoiceSource, choice_in_gold_text, choices_up_to, extract_choice, gold_choice};
+pub(crate) use scan::has_thin_space;
 
 /// What to do with several different boxed answers in the final part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,9 +187,9 @@ pub(crate) fn final_part<'a>(text: &'a str, config: &ExtractConfig) -> (usize, &
     if !config.after_think {
         return (0, text);
     }
-    let start = text.rfind("</think>").map_or(0, |i| i + "</think>".len());
+    let start = scan::rfind_marker(text, "</think>").map_or(0, |i| i + "</think>".len());
     let rest = &text[start..];
-    let end = rest.find("<think>").unwrap_or(rest.len());
+    let end = scan::find_marker(rest, "<think>").unwrap_or(rest.len());
     (start, &rest[..end])
 }
 
@@ -235,7 +236,11 @@ fn boxed_tier(text: &str, config: &ExtractConfig) -> BoxedTier {
     if boxes.is_empty() {
         return BoxedTier::Absent;
     }
-    let answers: Vec<Found> = boxes.into_iter().filter_map(|b| found(text, b.content, AnswerSource::Boxed)).collect();
+    let mut answers: Vec<Found> =
+        boxes.into_iter().filter_map(|b| found(text, b.content, AnswerSource::Boxed)).collect();
+    if answers.len() == 1 {
+        return answers.pop().map_or(BoxedTier::Failed(ExtractError::NoAnswer), BoxedTier::Answer);
+    }
     let Some(last) = answers.last() else {
         return BoxedTier::Failed(ExtractError::NoAnswer);
     };

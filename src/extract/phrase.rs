@@ -224,6 +224,14 @@ fn bracketed_formula(text: &str) -> Option<Range<usize>> {
 /// intermediate results, so this sentence outranks `\boxed{}` (as in Math-Verify, priority 0).
 /// At most `max_markers` markers are tried, from the right.
 pub(crate) fn find_minerva(text: &str, max_markers: usize) -> Option<Range<usize>> {
+    // The sign-off is required below; most completions lack it, and this scan is cheaper than the
+    // marker regex.
+    let bytes = text.as_bytes();
+    let signed_off = memchr::memchr2_iter(b'h', b'H', bytes)
+        .any(|i| i >= 2 && bytes[i - 2..].get(..6).is_some_and(|w| w.eq_ignore_ascii_case(b"i hope")));
+    if !signed_off {
+        return None;
+    }
     let ends: Vec<usize> = MINERVA_MARKER.find_iter(text).map(|m| m.end()).collect();
     ends.iter().rev().take(max_markers).find_map(|&end| {
         let tail = phrase_tail(text, end)?;

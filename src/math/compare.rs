@@ -11,7 +11,7 @@ use std::cell::Cell;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Signed, Zero};
+use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::MathConfig;
 use super::ast::{Constant, Expr, RelOp};
@@ -323,7 +323,7 @@ impl<'a> Comparer<'a> {
         }
         // Cheapest check first: two plain rationals (`-\frac{72}{19}` vs `-72/19`, `860.68` vs
         // `860.69`) are decided by their exact values, as the general path below would decide them.
-        if let (Some(a), Some(b)) = (plain_rational(g, 0), plain_rational(p, 0)) {
+        if let (Some(a), Some(b)) = (plain_value(g), plain_value(p)) {
             let (gw, pw) = (written_precision(g), written_precision(p));
             if gw.is_none() && pw.is_none() {
                 return a == b;
@@ -905,6 +905,66 @@ const MONOMIAL_MAX_BITS: u64 = 4096;
 const PLAIN_MAX_DEPTH: usize = 8;
 const PLAIN_MAX_BITS: u64 = 512;
 
+/// [`plain_rational`], worked out in machine integers when every step fits (the common case:
+/// `-\frac{74}{9}`, `2.9`), else in big integers.
+fn plain_value(e: &Expr) -> Option<BigRational> {
+    match plain_machine(e, 0) {
+        Some((n, d)) => Some(BigRational::new_raw(BigInt::from(n), BigInt::from(d))),
+        None => plain_rational(e, 0),
+    }
+}
+
+/// [`plain_rational`] as a reduced `(numerator, denominator > 0)` pair of `i128`s; `None` when the
+/// expression is not plain or a step would overflow (then the big-integer path decides).
+fn plain_machine(e: &Expr, depth: usize) -> Option<(i128, i128)> {
+    if depth > PLAIN_MAX_DEPTH {
+        return None;
+    }
+    match e {
+        Expr::Num(n) => Some((n.value.numer().to_i128()?, n.value.denom().to_i128()?)),
+        Expr::Neg(a) => plain_machine(a, depth + 1).and_then(|(n, d)| Some((n.checked_neg()?, d))),
+        Expr::Div(a, b) => {
+            let (bn, bd) = plain_machine(b, depth + 1)?;
+            if bn == 0 {
+                return None;
+            }
+            let (an, ad) = plain_machine(a, depth + 1)?;
+            reduced(an.checked_mul(bd)?, ad.checked_mul(bn)?)
+        }
+        Expr::Add(v) | Expr::Mul(v) if v.len() <= 4 => {
+            let add = matches!(e, Expr::Add(_));
+            let mut acc: Option<(i128, i128)> = None;
+            for x in v {
+                let (xn, xd) = plain_machine(x, depth + 1)?;
+                acc = Some(match acc {
+                    None => (xn, xd),
+                    Some((an, ad)) if add => {
+                        reduced(an.checked_mul(xd)?.checked_add(xn.checked_mul(ad)?)?, ad.checked_mul(xd)?)?
+                    }
+                    Some((an, ad)) => reduced(an.checked_mul(xn)?, ad.checked_mul(xd)?)?,
+                });
+            }
+            acc
+        }
+        _ => None,
+    }
+}
+
+/// `n / d` in lowest terms with a positive denominator; `None` if `d` is zero or a value is `i128::MIN`.
+fn reduced(n: i128, d: i128) -> Option<(i128, i128)> {
+    if d == 0 || n == i128::MIN || d == i128::MIN {
+        return None;
+    }
+    let (mut a, mut b) = (n.unsigned_abs(), d.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    // `a` divides `|d| < 2^127`, so it fits an i128.
+    let g = a as i128;
+    let (n, d) = (n / g, d / g);
+    Some(if d < 0 { (-n, -d) } else { (n, d) })
+}
+
 /// The exact value of an expression built only from numbers, negation, sums, products and
 /// quotients of small size (`-\frac{72}{19}`, `3 \cdot 4 + 1`); `None` for anything else (a
 /// symbol, a power, a zero divisor, numbers past [`PLAIN_MAX_BITS`]), which the general
@@ -1040,5 +1100,41 @@ fn letters(e: &Expr) -> Option<String> {
         Expr::Const(Constant::I) => Some("i".into()),
         Expr::Mul(v) => v.iter().map(letters).collect(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::{MathLimits, parser};
+
+    /// Machine arithmetic gives the big-integer value wherever it answers, and leaves overflow to it.
+    #[test]
+    fn plain_machine_agrees_with_plain_rational() {
+        let cases = [
+            "-\\frac{74}{9}",
+            "2.9",
+            "240.06",
+            "\\frac{-34}{18}",
+            "3 \\cdot 4 + 1",
+            "\\frac{1}{3} + \\frac{1}{6}",
+            "-\\frac{0}{5}",
+            "\\frac{5}{0}",
+            "99999999999999999 \\cdot 99999999999999999 \\cdot 99999999999999999",
+            "\\frac{170141183460469231731687303715884105727}{3}",
+            "1.5e-12 + 7",
+            "x + 1",
+        ];
+        let mut machine = 0;
+        for case in cases {
+            let e = parser::parse(case, &MathLimits::default()).expect(case);
+            let big = plain_rational(&e, 0);
+            if let Some((n, d)) = plain_machine(&e, 0) {
+                machine += 1;
+                assert_eq!(Some(BigRational::new_raw(n.into(), d.into())), big, "{case}");
+            }
+            assert_eq!(plain_value(&e), big, "{case}");
+        }
+        assert!(machine >= 8, "{machine} cases took the machine path");
     }
 }

@@ -296,7 +296,7 @@ fn string_key(s: &str) -> String {
 }
 
 fn join_thin_spaces(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains("\\!") && !s.contains("\\,") {
+    if !extract::has_thin_space(s) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -496,7 +496,7 @@ fn verify_with(gold: &Gold, completion: &str, config: &MathConfig, detail: bool)
     match extract::extract_answer(completion, &config.extract) {
         Ok(found) => {
             // The extractor drops `\!` and `\,`; the raw span keeps `11,\! 111` one number.
-            let raw = completion.get(found.span.clone()).filter(|r| r.contains("\\!") || r.contains("\\,"));
+            let raw = completion.get(found.span.clone()).filter(|r| extract::has_thin_space(r));
             let mut check = check_answers(&gold.parsed, raw.unwrap_or(&found.answer), config, detail);
             check.extracted = Some(found.answer);
             check

@@ -265,6 +265,14 @@ fn int_lit(l: &NumLit) -> bool {
 }
 
 fn number(l: &NumLit) -> Expr {
+    if let Some(n) = small_number(l) {
+        return Expr::Num(n);
+    }
+    big_number(l)
+}
+
+/// [`number`] in big-integer arithmetic, for any literal.
+fn big_number(l: &NumLit) -> Expr {
     let ten = BigInt::from(10);
     let int =
         if l.int.is_empty() { BigInt::zero() } else { BigInt::parse_bytes(l.int.as_bytes(), 10).unwrap_or_default() };
@@ -293,6 +301,51 @@ fn number(l: &NumLit) -> Expr {
         value = if l.exp > 0 { value * p } else { value / p };
     }
     Expr::Num(Number { value, written })
+}
+
+/// [`number`] for the common literal: at most 18 digits in all, no repeating part, an exponent
+/// that keeps the value within 18 digits. Machine arithmetic builds the same reduced value and
+/// written precision without big-integer parsing, powers or a big gcd.
+fn small_number(l: &NumLit) -> Option<Number> {
+    let frac = l.frac.as_deref().unwrap_or("");
+    if !l.rep.is_empty() || l.int.len() + frac.len() > 18 || l.exp.unsigned_abs() > 18 {
+        return None;
+    }
+    let digits =
+        |s: &str| s.bytes().try_fold(0u64, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0')));
+    let int = digits(&l.int)?;
+    let fnum = digits(frac)?;
+    let scale = 10u64.pow(frac.len() as u32);
+    let mut num = u128::from(int) * u128::from(scale) + u128::from(fnum);
+    let mut den = u128::from(scale);
+    // Scientific notation: scale by the power of ten (at most 10^18 here, so no overflow in u128
+    // for a numerator below 10^18).
+    let p = u128::from(10u64.pow(l.exp.unsigned_abs()));
+    if l.exp > 0 {
+        num *= p;
+    } else {
+        den *= p;
+    }
+    let g = gcd_u128(num, den);
+    if g > 1 {
+        num /= g;
+        den /= g;
+    }
+    let written = if l.frac.is_some() || l.exp != 0 {
+        let sig = l.int.bytes().chain(frac.bytes()).skip_while(|&b| b == b'0').count().max(1) as u32;
+        Some(Written { frac_digits: frac.len() as i32 - l.exp, sig_digits: sig })
+    } else {
+        None
+    };
+    let value = BigRational::new_raw(BigInt::from(num), BigInt::from(den));
+    Some(Number { value, written })
+}
+
+fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 fn percent_word(w: &str) -> bool {
@@ -1022,5 +1075,32 @@ fn sub_name(e: &Expr) -> String {
         Expr::Sym(s) | Expr::Text(s) => s.clone(),
         Expr::Mul(v) => v.iter().map(sub_name).collect(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The machine-arithmetic path builds exactly what the big-integer path builds.
+    #[test]
+    fn small_number_agrees_with_big_number() {
+        let ints = ["", "0", "7", "00012", "999999999", "123456789012345678", "100"];
+        let fracs = [None, Some(""), Some("0"), Some("5"), Some("050"), Some("000000001"), Some("123456789")];
+        let mut checked = 0;
+        for int in ints {
+            for frac in fracs {
+                for exp in [-18, -7, -1, 0, 1, 3, 18] {
+                    let lit = NumLit { int: int.into(), frac: frac.map(String::from), rep: String::new(), exp };
+                    if let Some(small) = small_number(&lit) {
+                        assert_eq!(Expr::Num(small), big_number(&lit), "{lit:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 200, "only {checked} literals took the fast path");
+        let long = NumLit { int: "1234567890123456789".into(), frac: None, rep: String::new(), exp: 0 };
+        assert!(small_number(&long).is_none());
     }
 }

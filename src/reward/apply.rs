@@ -60,9 +60,12 @@ pub fn score_judged(items: &[Judged<'_>]) -> Vec<Outcome> {
             groups.entry((item.recipe.name.as_str(), key)).or_default().push(i);
         }
     }
-    let group_scores: GroupScores =
-        groups.into_par_iter().flat_map_iter(|(_, members)| score_group(items, &members)).collect();
-    items.par_iter().enumerate().map(|(i, item)| assemble(i, item, &group_scores)).collect()
+    let group_scores: GroupScores = if groups.is_empty() {
+        GroupScores::new()
+    } else {
+        groups.into_par_iter().flat_map_iter(|(_, members)| score_group(items, &members)).collect()
+    };
+    crate::batch::map_indexed(items, |i, item| assemble(i, item, &group_scores))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
