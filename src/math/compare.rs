@@ -1000,18 +1000,6 @@ fn plain_rational(e: &Expr, depth: usize) -> Option<BigRational> {
     }
 }
 
-fn small_rational(e: &Expr) -> Option<BigRational> {
-    match e {
-        Expr::Num(n) => Some(n.value.clone()),
-        Expr::Neg(a) => small_rational(a).map(|q| -q),
-        Expr::Div(a, b) => {
-            let d = small_rational(b)?;
-            if d.is_zero() { None } else { Some(small_rational(a)? / d) }
-        }
-        _ => None,
-    }
-}
-
 /// `e` as `c·√k` with rationals `c` and `k ≥ 0`, when it is built from rationals, products, quotients,
 /// integer powers, square roots of rationals and sums of like radicals.
 fn sqrt_monomial(e: &Expr) -> Option<(BigRational, BigRational)> {
@@ -1060,7 +1048,7 @@ fn sqrt_monomial(e: &Expr) -> Option<(BigRational, BigRational)> {
             (c, k.unwrap_or_else(BigRational::one))
         }
         Expr::Pow(b, x) => {
-            let x = small_rational(x)?;
+            let x = plain_value(x)?;
             let (c, k) = sqrt_monomial(b)?;
             let half = BigRational::new(BigInt::one(), BigInt::from(2));
             if x == half {
