@@ -46,8 +46,15 @@ pub fn parse_line(line: &str) -> Result<Sample, Outcome> {
     Sample::from_line(line).map_err(|(id, err)| Outcome::error(id, err.to_string()))
 }
 
-/// Each distinct gold of a batch, parsed once, by its text (borrowed from the batch's samples).
-type GoldCache<'a> = HashMap<&'a str, Result<Gold, MathError>>;
+/// Each distinct gold of a batch, parsed once, sorted by its text (borrowed from the batch's
+/// samples): a binary search finds a sample's gold without hashing it.
+struct GoldCache<'a>(Vec<(&'a str, Result<Gold, MathError>)>);
+
+impl GoldCache<'_> {
+    fn get(&self, answer: &str) -> Option<&Result<Gold, MathError>> {
+        self.0.binary_search_by(|(k, _)| (*k).cmp(answer)).ok().map(|i| &self.0[i].1)
+    }
+}
 
 /// Identity of a code submission: SHA-256 of its language, extracted program and tests.
 type CodeKey = [u8; 32];
@@ -186,12 +193,10 @@ impl Engine {
         distinct.dedup();
         // A gold whose parse panicked is left out: the sample's own judgement parses it again,
         // under its guard, and so gets the panic as its error.
-        map_indexed(&distinct, |_, answer| {
+        let parsed = map_indexed(&distinct, |_, answer| {
             catch_unwind(|| math::parse_gold(answer, &self.config.math)).ok().map(|parsed| (*answer, parsed))
-        })
-        .into_iter()
-        .flatten()
-        .collect()
+        });
+        GoldCache(parsed.into_iter().flatten().collect())
     }
 
     /// Judges each distinct code submission of the batch once, in parallel; returns each sample's

@@ -381,8 +381,10 @@ impl Parser<'_> {
         self.t.get(self.i + 1)
     }
 
+    /// Takes the next token. The cursor only moves forward (no parse rule backtracks or looks
+    /// behind it), so the token is moved out, not cloned; a fieldless token stands in its place.
     fn bump(&mut self) -> Option<Tok> {
-        let t = self.t.get(self.i).cloned();
+        let t = self.t.get_mut(self.i).map(|t| std::mem::replace(t, Tok::Dots));
         self.i += 1;
         t
     }
