@@ -10,7 +10,7 @@
 
 use num_bigint::BigInt;
 use num_traits::FromPrimitive;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The key of the marker object that stands for an integer too large for `i64`/`u64`.
 pub const BIGINT_KEY: &str = "$rlvr_bigint";
@@ -100,11 +100,6 @@ pub fn restore_lossy(value: &mut Value) {
         Value::Object(map) => map.values_mut().for_each(restore_lossy),
         _ => {}
     }
-}
-
-/// [`restore_lossy`] over every value of an object.
-pub fn restore_lossy_map(map: &mut Map<String, Value>) {
-    map.values_mut().for_each(restore_lossy);
 }
 
 /// Does `bytes` hold [`LONG_DIGITS`] digits in a row? Checks windows from their last byte
