@@ -955,12 +955,8 @@ fn reduced(n: i128, d: i128) -> Option<(i128, i128)> {
     if d == 0 || n == i128::MIN || d == i128::MIN {
         return None;
     }
-    let (mut a, mut b) = (n.unsigned_abs(), d.unsigned_abs());
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    // `a` divides `|d| < 2^127`, so it fits an i128.
-    let g = a as i128;
+    // The gcd divides `|d| < 2^127`, so it fits an i128.
+    let g = num_integer::gcd(n.unsigned_abs(), d.unsigned_abs()) as i128;
     let (n, d) = (n / g, d / g);
     Some(if d < 0 { (-n, -d) } else { (n, d) })
 }

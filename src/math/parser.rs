@@ -326,7 +326,7 @@ fn small_number(l: &NumLit) -> Option<Number> {
     } else {
         den *= p;
     }
-    let g = gcd_u128(num, den);
+    let g = num_integer::gcd(num, den);
     if g > 1 {
         num /= g;
         den /= g;
@@ -339,13 +339,6 @@ fn small_number(l: &NumLit) -> Option<Number> {
     };
     let value = BigRational::new_raw(BigInt::from(num), BigInt::from(den));
     Some(Number { value, written })
-}
-
-fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 fn percent_word(w: &str) -> bool {
