@@ -1085,7 +1085,8 @@ mod tests {
         let mut checked = 0;
         for int in ints {
             for frac in fracs {
-                for exp in [-18, -7, -1, 0, 1, 3, 18] {
+                // Exponents at the fast path's bound (±18) and past it (±19, the big-integer path).
+                for exp in [-19, -18, -7, -1, 0, 1, 3, 18, 19] {
                     let lit = NumLit { int: int.into(), frac: frac.map(String::from), rep: String::new(), exp };
                     if let Some(small) = small_number(&lit) {
                         assert_eq!(Expr::Num(small), big_number(&lit), "{lit:?}");
@@ -1097,5 +1098,7 @@ mod tests {
         assert!(checked > 200, "only {checked} literals took the fast path");
         let long = NumLit { int: "1234567890123456789".into(), frac: None, rep: String::new(), exp: 0 };
         assert!(small_number(&long).is_none());
+        let far = NumLit { int: "5".into(), frac: None, rep: String::new(), exp: 19 };
+        assert!(small_number(&far).is_none());
     }
 }
