@@ -16,6 +16,10 @@ sample or an internal failure), so a broken sample never looks like a wrong answ
 
 When the server's queue is full it answers 429 with `Retry-After`; the client waits that long and
 retries (at most `retries` times), so a burst from many trainer processes is absorbed, not lost.
+A connection failure, 502, 503 or 504 (a replica restarting, a balancer without a live backend) is
+retried the same way, on the next URL when several are given (`RlvrReward("http://h1:8080,http://h2:8080")`);
+every rlvr route is a pure function of its body, so a retry is safe. A 4xx other than 429 is
+permanent and raised at once with the server's message.
 
 Run `python3 rlvr_client.py --self-test URL` to check a running server end to end.
 """
@@ -53,9 +57,11 @@ class RlvrClient:
     """Thin client for the rlvr HTTP API."""
 
     def __init__(self, url: str = "http://127.0.0.1:8080", timeout: float = 300.0, retries: int = 5):
-        self.url = url.rstrip("/")
+        self.urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
+        self.url = self.urls[0]
         self.timeout = timeout
         self.retries = retries
+        self._next = 0
 
     def _request(self, method: str, path: str, body: Optional[dict] = None) -> tuple[int, dict, bytes]:
         data = None if body is None else json.dumps(body).encode()
@@ -67,15 +73,21 @@ class RlvrClient:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            return 0, {}, str(error).encode()
 
     def post_json(self, path: str, body: dict) -> dict:
-        """POSTs `body`; retries 429 after `Retry-After`; raises RlvrError on any other failure."""
+        """POSTs `body`; retries 429, 502-504 and connection failures (on the next URL when there
+        are several); raises RlvrError on a permanent failure or when retries run out."""
         for attempt in range(self.retries + 1):
             status, headers, raw = self._request("POST", path, body)
             if status == 200:
                 return json.loads(raw)
-            if status == 429 and attempt < self.retries:
-                time.sleep(float(headers.get("Retry-After", "1")))
+            if status in (0, 429, 502, 503, 504) and attempt < self.retries:
+                if status != 429 and len(self.urls) > 1:
+                    self._next = (self._next + 1) % len(self.urls)
+                    self.url = self.urls[self._next]
+                time.sleep(float(headers.get("Retry-After", "1")) if status == 429 else 0.5)
                 continue
             try:
                 message = json.loads(raw)
@@ -83,7 +95,7 @@ class RlvrClient:
             except ValueError:
                 message = raw.decode(errors="replace")
             raise RlvrError(status, message)
-        raise RlvrError(429, "queue still full after retries")
+        raise RlvrError(status, "still failing after retries")
 
     def score(self, samples: list[dict]) -> list[dict]:
         """Scores samples (the `rlvr score` contract); one outcome per sample, in order."""

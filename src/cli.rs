@@ -453,9 +453,11 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         max_code_timeout: seconds("max-code-timeout", a.max_code_timeout)?,
         retry_after: seconds("retry-after", a.retry_after)?,
         shutdown_grace: seconds("shutdown-grace", a.shutdown_grace)?,
+        ..ServerLimits::default()
     };
+    crate::code::admission::configure_global(None)?;
     let config = ServerConfig { host: a.host, port: a.port, limits: limits.clone() };
-    let runner = WasmRunner { limits: engine.config().code.limits };
+    let runner = WasmRunner { limits: engine.config().code.limits, ..WasmRunner::default() };
     let state = ServerState::new(std::sync::Arc::new(engine), std::sync::Arc::new(runner), limits);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(async {

@@ -77,6 +77,7 @@ struct Reader {
 /// Every case-file reader, tried in order; the last accepts every file.
 static READERS: &[Reader] = &[
     Reader { kind: "reward", accepts: |p| p.starts_with("rewards"), read: read_reward_case },
+    Reader { kind: "server", accepts: |p| p.starts_with("server"), read: read_server_case },
     Reader { kind: "gold-self", accepts: |p| file_name_is(p, "math500_problems.jsonl"), read: read_gold_self },
     Reader {
         kind: "mv-string-extraction",
@@ -98,6 +99,8 @@ enum Check {
     GoldSelf { gold: String },
     /// A reward-component case (`testdata/rewards/`), run by its own runner in the library.
     Reward(Box<rlvr::reward::cases::RewardCase>),
+    /// A request to one server endpoint (`testdata/server/`), run by [`rlvr::server::cases`].
+    Server(Box<rlvr::server::cases::ServerCase>),
     /// The case cannot be expressed through rlvr's API; it fails with this reason (list it as `unmappable`).
     Unmappable(String),
 }
@@ -222,6 +225,12 @@ fn read_extract_config(case: &Map<String, Value>) -> Result<Option<ExtractConfig
 fn read_reward_case(case: &Map<String, Value>) -> Result<Check, String> {
     let line = Value::Object(case.clone()).to_string();
     rlvr::reward::cases::RewardCase::from_line(&line).map(|c| Check::Reward(Box::new(c)))
+}
+
+/// A server case: one request to one endpoint and the answer it must get.
+fn read_server_case(case: &Map<String, Value>) -> Result<Check, String> {
+    let line = Value::Object(case.clone()).to_string();
+    rlvr::server::cases::ServerCase::from_line(&line).map(|c| Check::Server(Box::new(c)))
 }
 
 /// A MATH-500 problem: its gold must parse and equal itself boxed.
@@ -537,6 +546,7 @@ impl Case {
         match check {
             Check::Unmappable(why) => Err(format!("not mappable onto rlvr: {why}")),
             Check::Reward(case) => case.run().map(|()| Completion::Completed),
+            Check::Server(case) => case.run().map(|()| Completion::Completed),
             Check::Score { sample, expect, needs_recipe, extract } => {
                 if let Some(recipe) = needs_recipe
                     && engine.recipes().get(recipe).is_none()

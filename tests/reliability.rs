@@ -311,10 +311,10 @@ fn run_code_timeout_boundary_pairs() {
         files: Default::default(),
         fetch_files: Vec::new(),
     };
-    assert!(request(20.0, 20.0).into_job(max).is_ok(), "at max_code_timeout");
+    assert!(request(20.0, 20.0).into_job(max, std::time::Duration::from_secs(1)).is_ok(), "at max_code_timeout");
     let past = 20.0 + 1e-9;
     for (req, field) in [(request(past, 1.0), "compile_timeout"), (request(1.0, past), "run_timeout")] {
-        match req.into_job(max) {
+        match req.into_job(max, std::time::Duration::from_secs(1)) {
             Err(JobError::Timeout { field: f, .. }) => assert_eq!(f, field),
             other => panic!("{field} one past the limit: {other:?}"),
         }

@@ -36,6 +36,7 @@
 //!  "tests": {"stdio": [{"input": "1 2\n", "output": "3\n"}]}}
 //! ```
 
+pub mod admission;
 pub mod compare;
 pub mod compile;
 pub mod lang;

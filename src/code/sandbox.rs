@@ -411,6 +411,9 @@ impl Sandbox {
         input: &RunInput<'_>,
         limits: &CodeLimits,
     ) -> Result<RunOutput, SandboxError> {
+        // Wait for a slot before the clock starts (see `admission`): the wall-clock backstop then
+        // sees about the same machine at any load.
+        let _slot = super::admission::global().acquire();
         let files = RunFiles::place(input)?;
         let stdout = MemoryOutputPipe::new(limits.output_bytes as usize + 1);
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes as usize);
@@ -739,11 +742,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Runs `f` on a fresh thread with [`RUN_THREAD_STACK`] of stack (guest code needs a deep native stack).
 pub fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R, String> {
+    // A caller inside an admission slot keeps it on the guest thread (no second slot).
+    let admitted = super::admission::is_admitted();
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("rlvr-guest".into())
             .stack_size(RUN_THREAD_STACK)
-            .spawn_scoped(scope, f)
+            .spawn_scoped(scope, move || if admitted { super::admission::admitted(f) } else { f() })
             .map_err(|e| format!("cannot start a guest thread: {e}"))?
             .join()
             .map_err(|panic| {

@@ -41,6 +41,7 @@ struct Counters {
     verdicts: BTreeMap<Verdict, u64>,
     latency: BTreeMap<&'static str, Histogram>,
     rejected: BTreeMap<&'static str, u64>,
+    input_warnings: BTreeMap<&'static str, u64>,
 }
 
 /// The server's counters; cheap to update from any handler.
@@ -90,6 +91,20 @@ impl Metrics {
         self.with(|c| *c.rejected.entry(reason).or_default() += 1);
     }
 
+    /// Records `n` samples scored with a warning about their input (`empty_label`: an OpenRLHF
+    /// request without `--label_key`, every reward then 0; `response_not_found`: the response
+    /// could not be told from the prompt, so the sample is an error).
+    pub fn record_input_warning(&self, kind: &'static str, n: u64) {
+        if n > 0 {
+            self.with(|c| *c.input_warnings.entry(kind).or_default() += n);
+        }
+    }
+
+    /// Samples counted under input warning `kind`.
+    pub fn input_warnings(&self, kind: &str) -> u64 {
+        self.with(|c| c.input_warnings.get(kind).copied().unwrap_or(0))
+    }
+
     /// Total requests answered with `status` on `endpoint`.
     pub fn requests(&self, endpoint: &str, status: u16) -> u64 {
         self.with(|c| c.requests.iter().filter(|((e, s), _)| *e == endpoint && *s == status).map(|(_, n)| n).sum())
@@ -127,6 +142,21 @@ fn write_metrics(out: &mut String, c: &Counters, queue: QueueGauge, in_flight: u
     for (reason, n) in &c.rejected {
         writeln!(out, "rlvr_rejected_total{{reason=\"{reason}\"}} {n}")?;
     }
+    writeln!(out, "# HELP rlvr_input_warnings_total Samples scored with a warning about their input, by kind.")?;
+    writeln!(out, "# TYPE rlvr_input_warnings_total counter")?;
+    for (kind, n) in &c.input_warnings {
+        writeln!(out, "rlvr_input_warnings_total{{kind=\"{kind}\"}} {n}")?;
+    }
+    let pool = crate::code::admission::global();
+    writeln!(out, "# HELP rlvr_sandbox_slots Sandboxes that may run at once (RLVR_SANDBOX_SLOTS).")?;
+    writeln!(out, "# TYPE rlvr_sandbox_slots gauge")?;
+    writeln!(out, "rlvr_sandbox_slots {}", pool.capacity())?;
+    writeln!(out, "# HELP rlvr_sandbox_running Sandbox slots in use.")?;
+    writeln!(out, "# TYPE rlvr_sandbox_running gauge")?;
+    writeln!(out, "rlvr_sandbox_running {}", pool.running())?;
+    writeln!(out, "# HELP rlvr_sandbox_waiting Sandbox runs waiting for a slot.")?;
+    writeln!(out, "# TYPE rlvr_sandbox_waiting gauge")?;
+    writeln!(out, "rlvr_sandbox_waiting {}", pool.waiting())?;
     writeln!(out, "# HELP rlvr_queue_depth Samples admitted and not yet answered.")?;
     writeln!(out, "# TYPE rlvr_queue_depth gauge")?;
     writeln!(out, "rlvr_queue_depth {}", queue.depth)?;

@@ -5,6 +5,10 @@
 //! * `POST /v1/score` — `{"samples": [...]}` → `{"results": [...]}`, the `rlvr score` contract, same order;
 //! * `POST /get_reward` — OpenRLHF's remote reward protocol (`query`/`prompts`/`labels` → `rewards`);
 //! * `POST /run_code` — SandboxFusion's request and response shape, served by a [`CodeRunner`];
+//! * `POST /run_code/batch` — one program, all its test cases, one call (verl calls once per case);
+//! * `POST /remote_rm` (`/remote_rm/object`) — slime's `--rm-type remote_rm`: `{prompt, response, label}`
+//!   → a JSON number (an object for `--reward-key reward`);
+//! * `POST /verify` — a NeMo Gym resources server's verify call (OpenAI Responses `response`);
 //! * `GET /health` and `GET /metrics` (Prometheus text format).
 //!
 //! Why it is built this way: scoring is CPU work on rayon, so handlers never score on a tokio worker;
@@ -14,7 +18,10 @@
 //! does not fit is answered at once with 429 and `Retry-After` instead of piling up memory. Every
 //! limit lives in [`ServerLimits`]; the same names are the `rlvr serve` flags.
 
+pub mod cases;
+mod dialects;
 pub mod metrics;
+pub mod openrlhf;
 mod routes;
 pub mod run_code;
 
@@ -53,6 +60,10 @@ pub struct ServerLimits {
     /// Largest `run_timeout` or `compile_timeout` a `/run_code` request may ask for (default 60 s).
     /// A larger one gets `400` with status `SandboxError`.
     pub max_code_timeout: Duration,
+    /// Longest a `/run_code` job waits for a sandbox slot (default 10 s; the pool's size is
+    /// [`crate::code::admission`]'s). Past it the job is not run: `504` with `Retry-After`, kind
+    /// `sandbox_busy` (verl's SandboxFusion client retries 504).
+    pub max_sandbox_wait: Duration,
     /// The `Retry-After` the server sends with 429 and 503 answers (default 1 s, rounded up to seconds).
     pub retry_after: Duration,
     /// How long a graceful shutdown waits for in-flight requests (default 60 s); past it the server
@@ -68,6 +79,7 @@ impl Default for ServerLimits {
             max_queued_samples: 262_144,
             request_timeout: Duration::from_secs(120),
             max_code_timeout: Duration::from_secs(60),
+            max_sandbox_wait: Duration::from_secs(10),
             retry_after: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(60),
         }

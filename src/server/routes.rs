@@ -29,6 +29,10 @@ pub(super) fn router(state: Arc<ServerState>) -> Router {
         .route("/v1/score", post(score))
         .route("/get_reward", post(get_reward))
         .route("/run_code", post(run_code))
+        .route("/run_code/batch", post(super::dialects::run_code_batch))
+        .route("/remote_rm", post(super::dialects::remote_rm))
+        .route("/remote_rm/object", post(super::dialects::remote_rm_object))
+        .route("/verify", post(super::dialects::verify))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
@@ -37,13 +41,15 @@ pub(super) fn router(state: Arc<ServerState>) -> Router {
 
 /// Why a request was not answered with results.
 #[derive(Debug, thiserror::Error)]
-enum ApiError {
+pub(super) enum ApiError {
     #[error("request body is larger than the limit of {limit} bytes (max_body_bytes)")]
     BodyTooLarge { limit: usize },
     #[error("cannot read the request body: {0}")]
     BadBody(String),
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
+    #[error("the JSON body does not have the fields this endpoint reads: {0}")]
+    WrongShape(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{got} samples in one request, the limit is {limit} (max_samples_per_request)")]
@@ -62,10 +68,14 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BodyTooLarge { .. } | ApiError::TooManySamples { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::BadBody(_) | ApiError::InvalidJson(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadBody(_) | ApiError::InvalidJson(_) | ApiError::WrongShape(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Deadline(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Sandbox(CodeRunError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            // 504, not 503: SandboxFusion's gateway answers 504 when busy, and verl retries only 504.
+            ApiError::Sandbox(CodeRunError::Busy(_)) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Sandbox(CodeRunError::UnsupportedLanguage { .. } | CodeRunError::InvalidJob(_)) => {
                 StatusCode::BAD_REQUEST
             }
@@ -78,6 +88,7 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::BadBody(_) => "bad_body",
             ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::WrongShape(_) => "wrong_shape",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::TooManySamples { .. } => "too_many_samples",
             ApiError::QueueFull { .. } => "queue_full",
@@ -86,12 +97,13 @@ impl ApiError {
             ApiError::Sandbox(CodeRunError::UnsupportedLanguage { .. }) => "unsupported_language",
             ApiError::Sandbox(CodeRunError::InvalidJob(_)) => "invalid_job",
             ApiError::Sandbox(CodeRunError::Internal(_)) => "sandbox_error",
+            ApiError::Sandbox(CodeRunError::Busy(_)) => "sandbox_busy",
             ApiError::Internal(_) => "internal",
         }
     }
 
     /// The response, in the generic shape or (for `/run_code`) SandboxFusion's.
-    fn into_response(self, sandbox_shape: bool) -> Response {
+    pub(super) fn into_response(self, sandbox_shape: bool) -> Response {
         let status = self.status();
         let body = if sandbox_shape {
             serde_json::to_value(RunCodeResponse::sandbox_error(self.to_string())).unwrap_or(Value::Null)
@@ -99,7 +111,12 @@ impl ApiError {
             json!({"error": {"kind": self.kind(), "message": self.to_string()}})
         };
         let mut response = json_response(status, &body);
-        if let ApiError::QueueFull { retry_after, .. } = &self {
+        let retry_after = match &self {
+            ApiError::QueueFull { retry_after, .. } => Some(*retry_after),
+            ApiError::Sandbox(CodeRunError::Busy(_)) => Some(Duration::from_secs(1)),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -109,7 +126,16 @@ impl ApiError {
     }
 }
 
-fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+/// Reads a JSON body into `T`: a syntax error is `invalid_json`, valid JSON without the fields
+/// `T` needs is `wrong_shape` (the message names the field).
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::WrongShape(e.to_string()),
+        _ => ApiError::InvalidJson(e.to_string()),
+    })
+}
+
+pub(super) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], Body::from(bytes)).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot serialise the response: {e}")).into_response(),
@@ -117,10 +143,10 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
 }
 
 /// Counts a request as in flight until dropped.
-struct InFlight(Arc<ServerState>);
+pub(super) struct InFlight(Arc<ServerState>);
 
 impl InFlight {
-    fn new(state: &Arc<ServerState>) -> Self {
+    pub(super) fn new(state: &Arc<ServerState>) -> Self {
         state.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(state.clone())
     }
@@ -132,7 +158,7 @@ impl Drop for InFlight {
     }
 }
 
-fn read_body(body: Result<Bytes, BytesRejection>, state: &ServerState) -> Result<Bytes, ApiError> {
+pub(super) fn read_body(body: Result<Bytes, BytesRejection>, state: &ServerState) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::BodyTooLarge { limit: state.limits.max_body_bytes }
@@ -143,7 +169,7 @@ fn read_body(body: Result<Bytes, BytesRejection>, state: &ServerState) -> Result
 }
 
 /// Takes `n` slots in the queue, or says it is full. `n` must be at least 1.
-fn admit(state: &ServerState, n: usize) -> Result<OwnedSemaphorePermit, ApiError> {
+pub(super) fn admit(state: &ServerState, n: usize) -> Result<OwnedSemaphorePermit, ApiError> {
     let capacity = state.queue_capacity();
     if n > capacity {
         return Err(ApiError::TooManySamples { got: n, limit: capacity });
@@ -158,7 +184,10 @@ fn admit(state: &ServerState, n: usize) -> Result<OwnedSemaphorePermit, ApiError
 }
 
 /// Scores on the blocking pool under the request deadline; error outcomes stay where they stand.
-async fn run_scoring(state: &Arc<ServerState>, parsed: Vec<Result<Sample, Outcome>>) -> Result<Vec<Outcome>, ApiError> {
+pub(super) async fn run_scoring(
+    state: &Arc<ServerState>,
+    parsed: Vec<Result<Sample, Outcome>>,
+) -> Result<Vec<Outcome>, ApiError> {
     if parsed.is_empty() {
         return Ok(Vec::new());
     }
@@ -189,12 +218,17 @@ fn score_parsed(scorer: &dyn Scorer, parsed: Vec<Result<Sample, Outcome>>) -> Ve
         .collect()
 }
 
-fn finish(state: &ServerState, endpoint: &'static str, start: Instant, result: Result<Response, ApiError>) -> Response {
+pub(super) fn finish(
+    state: &ServerState,
+    endpoint: &'static str,
+    start: Instant,
+    result: Result<Response, ApiError>,
+) -> Response {
     let response = match result {
         Ok(response) => response,
         Err(err) => {
             state.metrics.record_rejection(err.kind());
-            err.into_response(endpoint == "run_code")
+            err.into_response(endpoint.starts_with("run_code"))
         }
     };
     state.metrics.record_request(endpoint, response.status().as_u16(), start.elapsed());
@@ -237,7 +271,8 @@ async fn score_inner(state: &Arc<ServerState>, body: Result<Bytes, BytesRejectio
     Ok(json_response(StatusCode::OK, &json!({ "results": outcomes })))
 }
 
-/// OpenRLHF's remote reward request: `query` is prompt + response, `labels` the gold answers.
+/// OpenRLHF's remote reward request: `query` is the decoded prompt + response, `prompts` the
+/// prompt texts, `labels` the gold answers (`""` for every sample when `--label_key` is not set).
 #[derive(Debug, Deserialize)]
 struct RewardRequest {
     query: Vec<String>,
@@ -255,45 +290,66 @@ async fn get_reward(State(state): State<Arc<ServerState>>, body: Result<Bytes, B
 
 async fn get_reward_inner(state: &Arc<ServerState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let bytes = read_body(body, state)?;
-    let request: RewardRequest = serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let request: RewardRequest = parse_json(&bytes)?;
     let n = request.query.len();
     let limit = state.limits.max_samples_per_request;
     if n > limit {
         return Err(ApiError::TooManySamples { got: n, limit });
     }
-    for (field, len) in
-        [("prompts", request.prompts.as_ref().map(Vec::len)), ("labels", request.labels.as_ref().map(Vec::len))]
-    {
+    let Some(prompts) = request.prompts else {
+        return Err(ApiError::BadRequest(
+            "missing field `prompts`: OpenRLHF's `query` is prompt + response, and without the prompt the \
+             response cannot be told apart from it (scoring the whole query would reward the prompt's own answers)"
+                .into(),
+        ));
+    };
+    for (field, len) in [("prompts", Some(prompts.len())), ("labels", request.labels.as_ref().map(Vec::len))] {
         if let Some(len) = len.filter(|&len| len != n) {
             return Err(ApiError::BadRequest(format!("`{field}` has {len} entries but `query` has {n}")));
         }
     }
+    let is_empty_label = |label: Option<&Value>| match label {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    };
+    let empty_labels = (0..n).filter(|&i| is_empty_label(request.labels.as_ref().and_then(|l| l.get(i)))).count();
+    if empty_labels > 0 {
+        state.metrics.record_input_warning("empty_label", empty_labels as u64);
+        // Once per request: OpenRLHF reads only `rewards`, so without this the zeros are silent.
+        eprintln!(
+            "rlvr: /get_reward: {empty_labels} of {n} samples have an empty label (OpenRLHF sends \"\" when \
+             --label_key is not set); they score 0 with verdict invalid_gold"
+        );
+    }
+    let mut not_found = 0u64;
     let parsed = request
         .query
         .into_iter()
+        .zip(prompts)
         .enumerate()
-        .map(|(i, query)| {
-            let prompt = request.prompts.as_ref().and_then(|p| p.get(i));
-            // OpenRLHF sends prompt + response as one string; the response is what follows the prompt.
-            let completion = match prompt.and_then(|p| query.strip_prefix(p.as_str())) {
-                Some(rest) => rest.to_string(),
-                None => query,
+        .map(|(i, (query, prompt))| {
+            let completion = match super::openrlhf::find_response(&query, &prompt) {
+                Ok(response) => response.to_string(),
+                Err(err) => {
+                    not_found += 1;
+                    return Err(Outcome::error(Value::from(i), err.to_string()));
+                }
             };
-            let mut value = json!({ "id": i, "completion": completion });
+            let mut value = json!({ "id": i, "completion": completion, "prompt": prompt });
             if let Some(label) = request.labels.as_ref().and_then(|l| l.get(i)) {
                 value["answer"] = label.clone();
-            }
-            if let Some(prompt) = prompt {
-                value["prompt"] = Value::String(prompt.clone());
             }
             Sample::from_json(value).map_err(|(id, err)| Outcome::error(id, err.to_string()))
         })
         .collect();
+    state.metrics.record_input_warning("response_not_found", not_found);
     let outcomes = run_scoring(state, parsed).await?;
     state.metrics.record_verdicts("get_reward", outcomes.iter().map(|o| o.verdict));
     let rewards: Vec<f64> = outcomes.iter().map(|o| o.reward).collect();
     let correct: Vec<f64> = outcomes.iter().map(|o| f64::from(u8::from(o.correct))).collect();
     let verdicts: Vec<&str> = outcomes.iter().map(|o| o.verdict.as_str()).collect();
+    let errors: Vec<Option<&str>> = outcomes.iter().map(|o| o.error.as_deref()).collect();
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -301,6 +357,7 @@ async fn get_reward_inner(state: &Arc<ServerState>, body: Result<Bytes, BytesRej
             "scores": rewards,
             "extra_logs": { "correct": correct },
             "verdicts": verdicts,
+            "errors": errors,
         }),
     ))
 }
@@ -313,8 +370,10 @@ async fn run_code(State(state): State<Arc<ServerState>>, body: Result<Bytes, Byt
 
 async fn run_code_inner(state: &Arc<ServerState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let bytes = read_body(body, state)?;
-    let request: RunCodeRequest = serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    let job = request.into_job(state.limits.max_code_timeout).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let request: RunCodeRequest = parse_json(&bytes)?;
+    let job = request
+        .into_job(state.limits.max_code_timeout, state.limits.max_sandbox_wait)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let permit = admit(state, 1)?;
     let _in_flight = InFlight::new(state);
     let runner = state.runner.clone();

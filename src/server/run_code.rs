@@ -18,7 +18,7 @@
 //!
 //! | SandboxFusion | rlvr |
 //! |---|---|
-//! | `run_timeout` (s) | `wall_ms` = run_timeout, and `fuel` = run_timeout × [`FUEL_PER_SECOND`] |
+//! | `run_timeout` (s) | `fuel` = run_timeout × [`FUEL_PER_SECOND`] decides; `wall_ms` = run_timeout × [`WasmRunner::wall_factor`] is only a backstop |
 //! | `compile_timeout` (s) | `compile_ms` |
 //! | `memory_limit_MB` | `memory_bytes` (at most 4096 MiB, the wasm32 address space); -1 keeps the default |
 //! | `files`, `fetch_files` | not supported (guests have no working directory): 400 when non-empty |
@@ -29,6 +29,13 @@
 //! | crash (trap), stack overflow, memory or output limit | `run_result` `Error`, `return_code` null; `message` says which |
 //!
 //! Python has no compile step, so its `compile_result` is null, as in SandboxFusion.
+//!
+//! Why fuel decides: fuel counts executed Wasm instructions, so a program's time verdict does not
+//! depend on how many other programs run beside it. The wall clock is a generous backstop for time
+//! spent outside Wasm. Each job waits for a slot of the engine's sandbox pool
+//! ([`crate::code::admission`]) before its clock starts, at most [`CodeJob::admission_wait`]; past
+//! it the job is not run and the server answers `504` (SandboxFusion's gateway answer, the one
+//! status verl's client retries).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -184,6 +191,8 @@ pub struct CodeJob {
     pub files: BTreeMap<String, String>,
     /// Files to read back after the run.
     pub fetch_files: Vec<String>,
+    /// Longest wait for a sandbox slot before the job is given up as [`CodeRunError::Busy`].
+    pub admission_wait: Duration,
 }
 
 /// What a runner reports for one job.
@@ -220,6 +229,10 @@ pub enum CodeRunError {
     /// The sandbox failed internally; the server answers 500.
     #[error("sandbox failure: {0}")]
     Internal(String),
+    /// No sandbox slot became free in time; the job did not run. The server answers 504 with
+    /// `Retry-After`: the same request later gets the real answer.
+    #[error("all sandboxes are busy, retry later: {0}")]
+    Busy(String),
 }
 
 /// Runs one program in a sandbox. Implemented by the code verifier; called on a blocking thread,
@@ -243,15 +256,33 @@ impl CodeRunner for SandboxUnavailable {
     }
 }
 
-/// Fuel a `/run_code` job gets per second of `run_timeout`: about one second of CPython on WASI
-/// (the figure measured in [`crate::code::limits`]); compiled languages get more work per second.
-pub const FUEL_PER_SECOND: u64 = 9_000_000_000;
+/// Fuel a `/run_code` job gets per second of `run_timeout`: what CPython on WASI burns in the time
+/// *native* CPython (SandboxFusion's interpreter) needs for one second of a CPU-bound loop, with
+/// headroom, so a program that passes SandboxFusion's native run within `run_timeout` passes here.
+/// Measured by `examples/fuel_rate.rs --native` (README, "Reward server"): native CPython runs the
+/// loop about 3.4× faster than CPython on WASI, which burns 7e9–9e9 fuel per second, so one native
+/// second is about 2.5e10–3.1e10 fuel; compiled languages do more work per unit, so they only gain.
+pub const FUEL_PER_SECOND: u64 = 36_000_000_000;
+
+/// Default [`WasmRunner::wall_factor`].
+pub const WALL_FACTOR: u32 = 12;
 
 /// The runner that builds and runs programs in rlvr's wasmtime sandbox ([`crate::code::run`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WasmRunner {
     /// Limits a job starts from; the request's timeouts and memory limit replace their fields.
     pub limits: CodeLimits,
+    /// Wall-clock backstop as a multiple of `run_timeout` (default [`WALL_FACTOR`] = 12: burning
+    /// the whole fuel budget takes about 4 × `run_timeout` alone on a core, so the backstop leaves 3×
+    /// room for a loaded machine). Only time fuel does not see (host calls, virtual `sleep`) should
+    /// ever reach it.
+    pub wall_factor: u32,
+}
+
+impl Default for WasmRunner {
+    fn default() -> Self {
+        WasmRunner { limits: CodeLimits::default(), wall_factor: WALL_FACTOR }
+    }
 }
 
 impl WasmRunner {
@@ -259,7 +290,7 @@ impl WasmRunner {
     pub fn limits_for(&self, job: &CodeJob) -> Result<CodeLimits, CodeRunError> {
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut limits = self.limits;
-        limits.wall_ms = millis(job.run_timeout);
+        limits.wall_ms = millis(job.run_timeout).saturating_mul(u64::from(self.wall_factor.max(1))).min(3_600_000);
         limits.compile_ms = millis(job.compile_timeout);
         limits.fuel = (job.run_timeout.as_secs_f64() * FUEL_PER_SECOND as f64).max(1.0) as u64;
         if let Some(mb) = job.memory_limit_mb {
@@ -280,8 +311,12 @@ impl CodeRunner for WasmRunner {
             ));
         }
         let limits = self.limits_for(job)?;
+        // One slot covers the build and the run; it is taken before either clock starts.
+        let slot = crate::code::admission::global()
+            .acquire_within(job.admission_wait)
+            .map_err(|e| CodeRunError::Busy(e.to_string()))?;
         let program = ProgramJob { language: &job.language, source: &job.code, stdin: job.stdin.as_bytes(), limits };
-        let report = run_program(&program).map_err(|e| match e {
+        let report = slot.enter(|| run_program(&program)).map_err(|e| match e {
             RunError::UnknownLanguage { language, known } => {
                 CodeRunError::UnsupportedLanguage { language, supported: known }
             }
@@ -325,8 +360,12 @@ fn sandbox_fusion_result(report: ProgramReport, limits: &CodeLimits) -> CodeRunR
                 }
                 (ProcessStatus::Finished, Some(*code))
             }
-            Exit::Limit(kind @ (LimitKind::Fuel | LimitKind::Wall)) => {
-                message = Some(format!("time limit ({}): run_timeout is {} ms", kind.as_str(), limits.wall_ms));
+            Exit::Limit(LimitKind::Fuel) => {
+                message = Some(format!("time limit (fuel): the run used its {} fuel (run_timeout)", limits.fuel));
+                (ProcessStatus::TimeLimitExceeded, None)
+            }
+            Exit::Limit(LimitKind::Wall) => {
+                message = Some(format!("time limit (wall-clock backstop): {} ms", limits.wall_ms));
                 (ProcessStatus::TimeLimitExceeded, None)
             }
             Exit::Limit(kind) => {
@@ -369,8 +408,9 @@ pub enum JobError {
 }
 
 impl RunCodeRequest {
-    /// Checks the timeouts against `max_timeout` and builds the job.
-    pub fn into_job(self, max_timeout: Duration) -> Result<CodeJob, JobError> {
+    /// Checks the timeouts against `max_timeout` and builds the job; it waits at most
+    /// `admission_wait` for a sandbox slot.
+    pub fn into_job(self, max_timeout: Duration, admission_wait: Duration) -> Result<CodeJob, JobError> {
         let max = max_timeout.as_secs_f64();
         let check = |field: &'static str, got: f64| {
             if got.is_finite() && got >= 0.0 && got <= max {
@@ -388,6 +428,7 @@ impl RunCodeRequest {
             memory_limit_mb: u64::try_from(self.memory_limit_mb).ok().filter(|&mb| mb > 0),
             files: self.files,
             fetch_files: self.fetch_files,
+            admission_wait,
         })
     }
 }

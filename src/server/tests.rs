@@ -365,7 +365,11 @@ fn get_reward_speaks_openrlhf() {
     assert_eq!(got["rewards"], json!([1.0, 0.0, 0.0]));
     assert_eq!(got["scores"], got["rewards"]);
     assert_eq!(got["extra_logs"]["correct"], json!([1.0, 0.0, 0.0]));
-    let mismatched = post(server.addr, "/get_reward", &json!({"query": ["a", "b"], "labels": ["1"]}));
+    // The third query does not contain its prompt: an error, not a score of the whole query.
+    assert_eq!(got["verdicts"], json!(["correct", "incorrect", "error"]));
+    assert!(got["errors"][2].as_str().unwrap().contains("could not be found"), "{got}");
+    let mismatched =
+        post(server.addr, "/get_reward", &json!({"query": ["a", "b"], "prompts": ["", ""], "labels": ["1"]}));
     assert_eq!(mismatched.status, 400);
     assert!(mismatched.json()["error"]["message"].as_str().unwrap().contains("labels"));
     assert_eq!(post(server.addr, "/get_reward", &json!({"prompts": []})).status, 400);
@@ -530,7 +534,7 @@ fn run_code_runs_python_in_the_sandbox() {
     assert!(syntax["run_result"]["stderr"].as_str().unwrap().contains("SyntaxError"), "{syntax}");
 
     let forever =
-        run_code_ok(server.addr, json!({"code": "while True:\n  pass", "language": "python", "run_timeout": 1}));
+        run_code_ok(server.addr, json!({"code": "while True:\n  pass", "language": "python", "run_timeout": 0.2}));
     assert_eq!(forever["status"], "Failed");
     assert_eq!(forever["run_result"]["status"], "TimeLimitExceeded", "{forever}");
     assert_eq!(forever["run_result"]["return_code"], Value::Null);
@@ -568,4 +572,34 @@ fn run_code_compiles_and_runs_cpp_in_the_sandbox() {
     assert_eq!(crash["status"], "Failed");
     assert_eq!(crash["run_result"]["status"], "Error", "{crash}");
     assert!(crash["message"].as_str().unwrap().contains("crashed"), "{crash}");
+}
+
+/// `max_sandbox_wait` boundary pair: with every sandbox slot taken, a `/run_code` job that gets a
+/// slot within its wait runs (200); one that does not is not run and gets `504` with
+/// `Retry-After` (the status verl's client retries), in SandboxFusion's shape.
+#[test]
+fn run_code_waits_for_a_sandbox_slot_at_most_max_sandbox_wait() {
+    let pool = crate::code::admission::global();
+    let body = json!({"code": "print(6 * 7)", "language": "python"});
+
+    let short = ServerLimits { max_sandbox_wait: Duration::from_millis(200), ..ServerLimits::default() };
+    let server = TestServer::start(Arc::new(TestScorer::default()), Arc::new(WasmRunner::default()), short);
+    let all = pool.acquire_many(pool.capacity(), None).expect("no deadline");
+    let busy = post(server.addr, "/run_code", &body);
+    drop(all);
+    assert_eq!(busy.status, 504, "{}", busy.text());
+    assert_eq!(busy.json()["status"], "SandboxError");
+    assert!(busy.json()["message"].as_str().unwrap().contains("busy"), "{}", busy.text());
+    assert_eq!(busy.header("retry-after"), Some("1"));
+
+    let long = ServerLimits { max_sandbox_wait: Duration::from_secs(30), ..ServerLimits::default() };
+    let server = TestServer::start(Arc::new(TestScorer::default()), Arc::new(WasmRunner::default()), long);
+    let all = pool.acquire_many(pool.capacity(), None).expect("no deadline");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(all);
+    });
+    let served = run_code_ok(server.addr, body);
+    release.join().unwrap();
+    assert_eq!(served["run_result"]["stdout"], "42\n", "{served}");
 }
