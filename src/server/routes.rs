@@ -319,7 +319,7 @@ async fn get_reward_inner(state: &Arc<ServerState>, body: Result<Bytes, BytesRej
         // Once per request: OpenRLHF reads only `rewards`, so without this the zeros are silent.
         eprintln!(
             "rlvr: /get_reward: {empty_labels} of {n} samples have an empty label (OpenRLHF sends \"\" when \
-             --label_key is not set); they score 0 with verdict invalid_gold"
+             --label_key is not set); they score 0"
         );
     }
     let mut not_found = 0u64;
