@@ -264,10 +264,11 @@ def main() -> int:
             if args.kill_one_at is not None and procs:
                 victim = procs[-1]
                 kill = (args.kill_one_at, lambda v=victim: v.send_signal(signal.SIGKILL))
-                killed_note = f"; one of {len(procs)} replicas SIGKILLed {args.kill_one_at} s into each level"
+                killed_note = f"; one of {len(procs)} replicas SIGKILLed {args.kill_one_at} s into each level (when the level ran that long)"
             row = run_level(targets(), bodies, labels, args.batch, c, args.max_seconds, args.retries, kill)
             rows.append(row)
-            if kill is not None:
+            row["killed"] = kill is not None and procs[-1].poll() is not None
+            if row["killed"]:
                 # Bring the killed replica back (same port for HAProxy's list) before the next level.
                 procs[-1].wait(timeout=30)
                 port = urllib.parse.urlparse(replica_urls[-1]).port
