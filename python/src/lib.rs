@@ -71,7 +71,7 @@ fn to_json(value: &Bound<'_, PyAny>, depth: usize, path: &mut String) -> Result<
             .ok_or_else(|| format!("`{path}` is {v}, which JSON cannot carry"));
     }
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Value::String(s.to_str().map_err(|e| format!("`{path}`: {e}"))?.to_string()));
+        return Ok(Value::String(s.to_cow().map_err(|e| format!("`{path}`: {e}"))?.into_owned()));
     }
     if let Ok(dict) = value.cast::<PyDict>() {
         let mut map = Map::new();
@@ -79,9 +79,9 @@ fn to_json(value: &Bound<'_, PyAny>, depth: usize, path: &mut String) -> Result<
             let key: String = key
                 .cast::<PyString>()
                 .map_err(|_| format!("`{path}` has a key that is not a string"))?
-                .to_str()
+                .to_cow()
                 .map_err(|e| e.to_string())?
-                .to_string();
+                .into_owned();
             let len = path.len();
             if !path.is_empty() {
                 path.push('.');
@@ -282,45 +282,45 @@ impl Engine {
 
 /// Whether `prediction` (a bare answer or a whole completion) is equivalent to `gold`.
 #[pyfunction]
-fn verify(py: Python<'_>, gold: &str, prediction: &str) -> bool {
-    py.detach(|| rlvr::math::check(gold, prediction, &MATH).verdict == rlvr::Verdict::Correct)
+fn verify(py: Python<'_>, gold: String, prediction: String) -> bool {
+    py.detach(|| rlvr::math::check(&gold, &prediction, &MATH).verdict == rlvr::Verdict::Correct)
 }
 
 /// The verdict explained, as `rlvr math --json` prints it.
 #[pyfunction]
-fn check<'py>(py: Python<'py>, gold: &str, prediction: &str) -> PyResult<Bound<'py, PyAny>> {
-    let check = py.detach(|| rlvr::math::check(gold, prediction, &MATH));
+fn check<'py>(py: Python<'py>, gold: String, prediction: String) -> PyResult<Bound<'py, PyAny>> {
+    let check = py.detach(|| rlvr::math::check(&gold, &prediction, &MATH));
     let value = serde_json::to_value(&check).map_err(|e| RlvrError::new_err(format!("internal: {e}")))?;
     to_python(py, &value)
 }
 
 /// The final answer the engine reads from a completion, or `None`.
 #[pyfunction]
-fn extract_answer(completion: &str) -> Option<String> {
-    rlvr::extract::extract_answer(completion, &MATH.extract).ok().map(|found| found.answer)
+fn extract_answer(completion: String) -> Option<String> {
+    rlvr::extract::extract_answer(&completion, &MATH.extract).ok().map(|found| found.answer)
 }
 
 /// The answer text the engine reads from a gold (`\boxed{2}` → `2`, `$\frac12$` → `\frac12`).
 #[pyfunction]
-fn extract_gold(gold: &str) -> String {
-    rlvr::extract::extract_gold(gold)
+fn extract_gold(gold: String) -> String {
+    rlvr::extract::extract_gold(&gold)
 }
 
 /// Whether `gold` parses as a gold answer (what the engine needs before it can judge).
 #[pyfunction]
-fn gold_parses(gold: &str) -> bool {
-    rlvr::math::parse_gold(gold, &MATH).is_ok()
+fn gold_parses(gold: String) -> bool {
+    rlvr::math::parse_gold(&gold, &MATH).is_ok()
 }
 
 /// The response inside an OpenRLHF query (prompt + response as one string), by `/get_reward`'s
 /// rule: the text after `prompt` when the query starts with it, else the whole query.
 #[pyfunction]
 #[pyo3(signature = (query, prompt=None))]
-fn openrlhf_response(query: &str, prompt: Option<&str>) -> String {
+fn openrlhf_response(query: String, prompt: Option<String>) -> String {
     // The same rule as src/server/routes.rs `get_reward` (inline there today).
-    match prompt.and_then(|p| query.strip_prefix(p)) {
+    match prompt.as_deref().and_then(|p| query.strip_prefix(p)) {
         Some(rest) => rest.to_string(),
-        None => query.to_string(),
+        None => query,
     }
 }
 

@@ -109,7 +109,7 @@ def test_limits_boundary_pair_and_unknown_limit():
         {"completion": "\\boxed{123456789}", "answer": "123456789"},
     ])
     assert out[0]["verdict"] == "correct"
-    assert out[1]["verdict"] == "invalid_gold" and "limit" in out[1]["error"]
+    assert out[1]["verdict"] == "invalid_gold" and "exceeds `max_answer_bytes`: 9 > 8" in out[1]["error"]
     with pytest.raises(rlvr.RlvrError, match="max_answr_bytes"):
         rlvr.Engine(limits={"max_answr_bytes": 8})
     with pytest.raises(rlvr.RlvrError, match="non-negative integer"):
@@ -124,7 +124,7 @@ def test_engine_errors_are_python_exceptions_with_the_engine_message(tmp_path):
         rlvr.Engine(threads=0)
     with pytest.raises(rlvr.RlvrError):
         rlvr.Engine(recipes=tmp_path / "missing")
-    (tmp_path / "bad.toml").write_text('name = "bad"\nverifier = "math"\n[[component]]\nname = "no_such_component"\n')
+    (tmp_path / "bad.toml").write_text('name = "bad"\ndescription = "d"\nverifier = "math"\n[[component]]\nname = "no_such_component"\n')
     with pytest.raises(rlvr.RlvrError, match="no_such_component"):
         rlvr.Engine(recipes=tmp_path)
     with pytest.raises(TypeError):

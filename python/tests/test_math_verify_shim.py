@@ -26,7 +26,7 @@ def test_unparseable_is_empty_and_never_true():
     assert parse("") == [] and parse("").text == ""
     assert verify(parse("\\frac{"), parse("\\boxed{1}")) is False
     with pytest.raises(rlvr.RlvrError):
-        verify(parse("\\frac{"), parse("\\boxed{1}"), raise_on_error=True)
+        verify("\\frac{", "\\boxed{1}", raise_on_error=True)
 
 
 def test_extra_arguments_are_accepted():
