@@ -26,8 +26,25 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 rustup target add wasm32-wasip1
-KEY=$(cat verifiers/runtimes.toml $RT/build-python.sh $RT/rlvr_python.c $RT/rlvr_imports.txt | sha256sum | cut -c1-64)
+# pytest (pure-Python wheels, pinned with SHA-256 in pytest-requirements.txt) for `pytest` tests: kept
+# beside the CPython runtime, keyed by its own inputs, so a new pin never rebuilds CPython.
 BASE=${RLVR_RUNTIMES:-$HOME/.cache/rlvr/runtimes}
+PYTEST_KEY=$(cat $RT/pytest-requirements.txt $RT/rlvr_pytest_preload.py | sha256sum | cut -c1-64)
+PT="$BASE/pytest-$PYTEST_KEY"
+if [ ! -f "$PT/READY" ]; then
+    rm -rf "$PT.tmp" && mkdir -p "$PT.tmp/wheels" "$PT.tmp/site-packages"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+        --python-version 3.11 --implementation py --abi none --platform any \
+        -r $RT/pytest-requirements.txt -d "$PT.tmp/wheels"
+    for w in "$PT.tmp"/wheels/*.whl; do python3 -m zipfile -e "$w" "$PT.tmp/site-packages"; done
+    cp $RT/rlvr_pytest_preload.py "$PT.tmp/site-packages/"
+    echo "import rlvr_pytest_preload" > "$PT.tmp/site-packages/rlvr_pytest.pth"
+    rm -rf "$PT.tmp/wheels" "$PT"
+    date -u +%FT%TZ > "$PT.tmp/READY"
+    mv "$PT.tmp" "$PT"
+    echo "install-code-runtimes: pytest installed at $PT"
+fi
+KEY=$(cat verifiers/runtimes.toml $RT/build-python.sh $RT/rlvr_python.c $RT/rlvr_imports.txt | sha256sum | cut -c1-64)
 OUT="$BASE/python-$KEY"
 if [ -f "$OUT/READY" ]; then
     echo "install-code-runtimes: python runtime cached at $OUT"

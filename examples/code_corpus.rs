@@ -1,6 +1,11 @@
 //! Scores a code corpus (the `rlvr score` sample format plus `expect_pass` or `expected`) through the
 //! code verifier in parallel and reports agreement and wall time:
 //! `cargo run --release --example code_corpus -- FILE.jsonl [threads]`.
+//!
+//! Rows of `../shared/corpus/code/formats/` (dataset layouts as they ship) are read too: without a
+//! `completion`, the row's own candidate field is the program (`reference_solution`, `response`,
+//! `model_response`, `solution_str`, `formatted_response`), and `native_pass` is the label; rows
+//! with neither are skipped and counted.
 
 use std::time::Instant;
 
@@ -14,11 +19,35 @@ fn main() -> anyhow::Result<()> {
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(0);
     let text = std::fs::read_to_string(path)?;
     let mut cases = Vec::new();
+    let mut unlabelled = 0;
+    let mut unreadable = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let value: serde_json::Value = serde_json::from_str(line)?;
+        let mut value: serde_json::Value = serde_json::from_str(line)?;
+        if value.get("completion").is_none() {
+            let fields = ["reference_solution", "response", "model_response", "solution_str", "formatted_response"];
+            let candidate = fields.iter().find_map(|f| value.get(*f).and_then(|v| v.as_str()).map(str::to_string));
+            let label = value.get("native_pass").and_then(|v| v.as_bool());
+            let (Some(candidate), Some(label), Some(map)) = (candidate, label, value.as_object_mut()) else {
+                unlabelled += 1;
+                continue;
+            };
+            map.remove("expected");
+            map.insert("completion".into(), candidate.into());
+            map.insert("expected".into(), label.into());
+            if !map.contains_key("id") {
+                let id = map.get("source").cloned().unwrap_or_default();
+                map.insert("id".into(), id);
+            }
+        }
         let expected = value.get("expect_pass").or_else(|| value.get("expected")).and_then(|v| v.as_bool());
-        let sample = Sample::from_json(value).map_err(|(id, e)| anyhow::anyhow!("{id}: {e}"))?;
-        cases.push((sample, expected));
+        match Sample::from_json(value) {
+            Ok(sample) => cases.push((sample, expected)),
+            Err((id, e)) => {
+                // A row whose layout cannot be read is an error outcome in `rlvr score`: count it.
+                println!("ERROR {id}: {e}");
+                unreadable.push((id, expected));
+            }
+        }
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let config = CodeConfig::default();
@@ -48,10 +77,13 @@ fn main() -> anyhow::Result<()> {
             );
         }
     }
+    // An unreadable row agrees only when its label is "does not pass".
+    agree += unreadable.iter().filter(|(_, e)| *e == Some(false)).count();
+    errors += unreadable.len();
+    let samples = cases.len() + unreadable.len();
     println!(
-        "{path}: {} samples, {tests} tests, agree {agree}, disagree {}, errors {errors}, wall {:.2} s ({:.2} ms/test)",
-        cases.len(),
-        cases.len() - agree,
+        "{path}: {samples} samples ({unlabelled} unlabelled rows skipped), {tests} tests, agree {agree}, disagree {}, errors {errors}, wall {:.2} s ({:.2} ms/test)",
+        samples - agree,
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() * 1e3 / tests.max(1) as f64
     );

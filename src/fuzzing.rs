@@ -186,6 +186,7 @@ pub fn code_spec(data: &[u8]) {
                     assert_eq!(calls.len(), expected.len());
                 }
                 Suite::Script { .. } => assert!(value.get("script").is_some()),
+                Suite::Pytest(_) => assert!(value.get("pytest").is_some()),
             }
         }
         Err(err) => assert!(!err.to_string().is_empty()),

@@ -46,6 +46,9 @@ pub enum SampleError {
     /// A required field is absent.
     #[error("missing required field `{0}`")]
     MissingField(&'static str),
+    /// The sample's dataset test layout (LiveCodeBench, APPS, …) cannot be read.
+    #[error("tests layout: {0}")]
+    Layout(#[from] crate::code::layout::LayoutError),
     /// A field has the wrong JSON type.
     #[error("field `{field}` must be {expected}, got {found}")]
     WrongType {
@@ -95,10 +98,26 @@ impl Sample {
     /// The value may carry [`crate::json`]'s big-integer markers: `tests` keeps them (call tests
     /// compare big integers exactly), a numeric `answer` becomes its exact digits, and everywhere
     /// else they become numbers again, as serde_json reads them.
+    ///
+    /// A sample without `tests` (or with `tests_format`) may carry its dataset's own test fields:
+    /// [`crate::code::layout`] reads them into `tests`.
     pub fn from_json(value: Value) -> Result<Sample, (Value, SampleError)> {
-        let Value::Object(map) = value else {
+        Sample::from_json_with(value, &crate::code::layout::LayoutLimits::default())
+    }
+
+    /// [`Sample::from_json`] with explicit limits for the dataset layout readers.
+    pub fn from_json_with(
+        value: Value,
+        layout_limits: &crate::code::layout::LayoutLimits,
+    ) -> Result<Sample, (Value, SampleError)> {
+        let Value::Object(mut map) = value else {
             return Err((Value::Null, SampleError::NotAnObject(json_type_name(&value))));
         };
+        if let Err(e) = crate::code::layout::apply(&mut map, layout_limits) {
+            let mut id = map.get("id").cloned().unwrap_or(Value::Null);
+            crate::json::restore_lossy(&mut id);
+            return Err((id, SampleError::Layout(e)));
+        }
         // One pass over the fields: the contract's fields move out, the rest stay as extras.
         let (mut id, mut completion, mut answer, mut tests, mut language, mut recipe) =
             (None, None, None, None, None, None);

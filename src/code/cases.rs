@@ -26,8 +26,15 @@ fn check_case(line: &str, config: &CodeConfig, known: &[String]) -> Result<Optio
         return Ok(None);
     }
     let expected = value["expected"].as_bool().ok_or("expected must be a bool")?;
-    let sample = Sample::from_json(value.clone()).map_err(|(_, e)| e.to_string())?;
-    let report = judge(&sample, config);
+    // A sample the reader refuses (e.g. a dataset layout that cannot be read) is an `error` verdict,
+    // as `rlvr score` reports it.
+    let (sample, report) = match Sample::from_json(value.clone()) {
+        Ok(sample) => {
+            let report = judge(&sample, config);
+            (Some(sample), report)
+        }
+        Err((_, e)) => (None, super::CodeReport::error(None, e.to_string())),
+    };
     let got: Vec<TestVerdict> = report.tests.iter().map(|t| t.verdict).collect();
     let mut problems = Vec::new();
     if (report.verdict == crate::sample::Verdict::Correct) != expected {
@@ -44,9 +51,9 @@ fn check_case(line: &str, config: &CodeConfig, known: &[String]) -> Result<Optio
             problems.push(format!("tests {got:?} expected {want:?}"));
         }
     }
-    if id.contains("/adversarial/") {
+    if let Some(sample) = sample.as_ref().filter(|_| id.contains("/adversarial/")) {
         // The host must survive each attack with the same verdicts on a second run.
-        let again = judge(&sample, config);
+        let again = judge(sample, config);
         let again: Vec<TestVerdict> = again.tests.iter().map(|t| t.verdict).collect();
         if again != got {
             problems.push(format!("second run gave {again:?}, first {got:?}"));

@@ -24,6 +24,9 @@ pub struct CompareOptions {
     pub rel_tol: f64,
     /// Whether word tokens must match in case (default false).
     pub case_sensitive: bool,
+    /// Call tests: a result `r` also passes when `[r]` equals the expected value (APPS/TACO's
+    /// Codewars outputs come wrapped in a one-element list; default false).
+    pub list_wrapped: bool,
 }
 
 /// The comparison mode.
@@ -38,7 +41,13 @@ pub enum CompareMode {
 
 impl Default for CompareOptions {
     fn default() -> Self {
-        CompareOptions { mode: CompareMode::Tokens, abs_tol: 1e-5, rel_tol: 1e-5, case_sensitive: false }
+        CompareOptions {
+            mode: CompareMode::Tokens,
+            abs_tol: 1e-5,
+            rel_tol: 1e-5,
+            case_sensitive: false,
+            list_wrapped: false,
+        }
     }
 }
 
@@ -91,6 +100,8 @@ fn strict_lines(text: &str) -> Vec<&str> {
 
 /// Compares program output with the expected output.
 pub fn compare_output(actual: &str, expected: &str, opts: &CompareOptions) -> Result<(), Mismatch> {
+    // A UTF-8 byte-order mark (Windows-made test files) is not part of the output.
+    let (actual, expected) = (actual.trim_start_matches('\u{feff}'), expected.trim_start_matches('\u{feff}'));
     match opts.mode {
         CompareMode::Strict => {
             let (a, e) = (strict_lines(actual), strict_lines(expected));
@@ -132,6 +143,14 @@ pub fn compare_output(actual: &str, expected: &str, opts: &CompareOptions) -> Re
             }
         }
     }
+}
+
+/// Compares a call test's returned value with the expected one ([`compare_json`]); with
+/// `list_wrapped`, `[actual] == expected` also passes.
+pub fn compare_result(actual: &Value, expected: &Value, opts: &CompareOptions) -> bool {
+    compare_json(actual, expected, opts)
+        || (opts.list_wrapped
+            && matches!(expected, Value::Array(e) if e.len() == 1 && compare_json(actual, &e[0], opts)))
 }
 
 /// Compares a returned JSON value with the expected one: same shape, integers exact, other numbers
@@ -215,5 +234,18 @@ mod tests {
         assert!(!compare_json(&serde_json::json!([1, 2]), &serde_json::json!([1, 2, 3]), &o));
         assert!(!compare_json(&serde_json::json!(true), &serde_json::json!(1), &o));
         assert!(compare_json(&serde_json::json!(0.1), &serde_json::json!(0.1000001), &o));
+        let wrapped = CompareOptions { list_wrapped: true, ..o };
+        assert!(compare_result(&serde_json::json!(true), &serde_json::json!([true]), &wrapped));
+        assert!(compare_result(&serde_json::json!([true]), &serde_json::json!([true]), &wrapped));
+        assert!(!compare_result(&serde_json::json!(true), &serde_json::json!([true]), &o));
+        assert!(!compare_result(&serde_json::json!(true), &serde_json::json!([true, true]), &wrapped));
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_output() {
+        assert!(ok("\u{feff}3\r\n", "3\n"));
+        assert!(ok("3\n", "\u{feff}3"));
+        let strict = CompareOptions { mode: CompareMode::Strict, ..CompareOptions::default() };
+        assert!(compare_output("\u{feff}a b\r\n", "a b", &strict).is_ok());
     }
 }

@@ -13,9 +13,16 @@
 //!   and compared on the host, so an object whose `__eq__` always says True cannot pass;
 //! * `{"script": "...", "entry_point": "f"}`: HumanEval/MBPP/MultiPL-E style; the test code runs after
 //!   the solution (Python: `check(entry_point)` is called when `check` is defined; C, C++, Rust: the
-//!   script is a `main` with asserts compiled with the solution).
+//!   script is a `main` with asserts compiled with the solution; Rust: a script with `#[test]`
+//!   functions is built with libtest, `rustc --test`, and judged per test, see [`unit`]);
+//! * `{"pytest": "..."}` (Python): a pytest test module run by the real pytest against the solution
+//!   as `solution.py`, judged by pytest's per-test outcome reports (see [`unit`]).
 //!
-//! Optional keys: `compare` ([`compare::CompareOptions`]), `checker` (`{"language": .., "code": ..}`,
+//! A sample may instead carry its dataset's own fields (LiveCodeBench, APPS/TACO, KodCode, …):
+//! [`layout`] reads them into `tests` when the sample is read.
+//!
+//! Optional keys: `prelude` (Python source run before the solution, as LiveCodeBench and APPS do),
+//! `compare` ([`compare::CompareOptions`]), `checker` (`{"language": .., "code": ..}`,
 //! a program that gets `argv = [name, input, actual, expected]` as files and exits 0 to accept),
 //! `limits` ([`CodeLimits`] fields), `stop_at_first_failure` (bool).
 //!
@@ -40,9 +47,11 @@ pub mod admission;
 pub mod compare;
 pub mod compile;
 pub mod lang;
+pub mod layout;
 pub mod limits;
 pub mod run;
 pub mod sandbox;
+pub mod unit;
 
 #[cfg(test)]
 mod cases;
@@ -159,8 +168,8 @@ pub enum TestsError {
         /// What is wrong.
         message: String,
     },
-    /// Not exactly one of `stdio`, `call`, `script`.
-    #[error("tests must have exactly one of `stdio`, `call`, `script`")]
+    /// Not exactly one of `stdio`, `call`, `script`, `pytest`.
+    #[error("tests must have exactly one of `stdio`, `call`, `script`, `pytest`")]
     Kind,
     /// More tests than [`CodeLimits::tests`].
     #[error("{count} tests, over the limit of {limit} (tests)")]
@@ -193,6 +202,8 @@ pub enum Suite {
         /// The function under test.
         entry_point: Option<String>,
     },
+    /// A pytest test module (Python), run against the solution as `solution.py`.
+    Pytest(String),
 }
 
 /// An output checker program.
@@ -217,6 +228,8 @@ pub struct TestSpec {
     pub limits: CodeLimits,
     /// Stop at the first failure.
     pub stop_at_first_failure: bool,
+    /// Python source run before the solution (a dataset's import prelude).
+    pub prelude: Option<String>,
 }
 
 impl TestSpec {
@@ -225,7 +238,7 @@ impl TestSpec {
         match &self.suite {
             Suite::Stdio(cases) => cases.len(),
             Suite::Call { calls, .. } => calls.len(),
-            Suite::Script { .. } => 1,
+            Suite::Script { .. } | Suite::Pytest(_) => 1,
         }
     }
 
@@ -246,7 +259,7 @@ impl TestSpec {
                 .ok_or_else(|| invalid(field, format!("must be a string, got {}", json_type_name(v))))
         };
         let entry_point = map.get("entry_point").map(|v| string(v, "entry_point")).transpose()?;
-        let kinds = ["stdio", "call", "script"].iter().filter(|k| map.contains_key(**k)).count();
+        let kinds = ["stdio", "call", "script", "pytest"].iter().filter(|k| map.contains_key(**k)).count();
         if kinds != 1 {
             return Err(TestsError::Kind);
         }
@@ -296,6 +309,8 @@ impl TestSpec {
                 expected.push(exp.clone());
             }
             Suite::Call { entry_point, calls, expected }
+        } else if let Some(tests) = map.get("pytest") {
+            Suite::Pytest(string(tests, "pytest")?)
         } else {
             let script = map.get("script").map(|v| string(v, "script")).transpose()?.unwrap_or_default();
             Suite::Script { script, entry_point }
@@ -329,7 +344,8 @@ impl TestSpec {
                 ));
             }
         };
-        let spec = TestSpec { suite, compare, checker, limits, stop_at_first_failure };
+        let prelude = map.get("prelude").filter(|v| !v.is_null()).map(|v| string(v, "prelude")).transpose()?;
+        let spec = TestSpec { suite, compare, checker, limits, stop_at_first_failure, prelude };
         if spec.len() as u64 > spec.limits.tests {
             return Err(TestsError::TooMany { count: spec.len(), limit: spec.limits.tests });
         }
@@ -395,6 +411,14 @@ pub fn judge(sample: &Sample, config: &CodeConfig) -> CodeReport {
         Ok(s) => s,
         Err(e) => return CodeReport::error(name, e),
     };
+    let with_prelude;
+    let code = match &spec.prelude {
+        Some(prelude) if lang.name() == "python" => {
+            with_prelude = format!("{prelude}\n{code}");
+            with_prelude.as_str()
+        }
+        _ => code,
+    };
     match sandbox::on_big_stack(|| judge_in_sandbox(sandbox, lang, code, &spec)) {
         Ok(mut report) => {
             report.language = name;
@@ -406,11 +430,15 @@ pub fn judge(sample: &Sample, config: &CodeConfig) -> CodeReport {
 
 fn judge_in_sandbox(sandbox: &Sandbox, lang: &dyn Language, code: &str, spec: &TestSpec) -> CodeReport {
     let cx = BuildContext { sandbox, limits: &spec.limits };
+    if let Some(report) = unit::judge_unit_tests(&cx, lang, code, spec) {
+        return report;
+    }
     let total = spec.len();
     let built = match &spec.suite {
         Suite::Stdio(_) => lang.build_main(&cx, code),
         Suite::Call { entry_point, calls, .. } => lang.build_calls(&cx, code, entry_point, calls),
         Suite::Script { script, entry_point } => lang.build_script(&cx, code, script, entry_point.as_deref()),
+        Suite::Pytest(_) => Err(BuildError::Unsupported(format!("pytest tests are Python only, not {}", lang.title()))),
     };
     let program = match built {
         Ok(p) => p,
@@ -500,7 +528,7 @@ fn run_test(
             args.push(index.to_string());
             (args, b"")
         }
-        Suite::Script { .. } => (program.args.clone(), b""),
+        Suite::Script { .. } | Suite::Pytest(_) => (program.args.clone(), b""),
     };
     let out = run_once(sandbox, program, &args, stdin, &program.files, limits)?;
     let (verdict, limit, message) = match &spec.suite {
@@ -519,7 +547,7 @@ fn run_test(
             }
         },
         Suite::Call { expected, .. } => call_verdict(&out, index, &expected[index], &spec.compare),
-        Suite::Script { .. } => script_verdict(&out, program.entry),
+        Suite::Script { .. } | Suite::Pytest(_) => script_verdict(&out, program.entry),
     };
     Ok(TestResult {
         index,
@@ -646,7 +674,7 @@ fn call_verdict(out: &RunOutput, index: usize, expected: &Value, opts: &CompareO
         return (TestVerdict::WA, None, Some("malformed result".into()));
     };
     match crate::json::parse(json) {
-        Ok(actual) if compare::compare_json(&actual, expected, opts) => (TestVerdict::AC, None, None),
+        Ok(actual) if compare::compare_result(&actual, expected, opts) => (TestVerdict::AC, None, None),
         Ok(actual) => {
             let (expected, actual) = (crate::json::to_text(expected), crate::json::to_text(&actual));
             (TestVerdict::WA, None, Some(compile::tail(&format!("expected {expected}, got {actual}"), 300)))

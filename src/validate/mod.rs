@@ -259,6 +259,13 @@ impl<'a> Validation<'a> {
             };
             self.config.map.apply(&mut value);
             let id = value.get("id").cloned().unwrap_or(Value::Null);
+            // A dataset's own test fields (LiveCodeBench, APPS, …) become `tests`, as `rlvr score` reads them.
+            if let Value::Object(map) = &mut value
+                && let Err(e) = crate::code::layout::apply(map, &crate::code::layout::LayoutLimits::default())
+            {
+                self.problem(record.line, &id, Check::MalformedRecord, format!("tests layout: {e}"));
+                continue;
+            }
             match self.classify(record.line, &id, value) {
                 Some(Kind::Math { answer }) => math_items.push((record.line, id, answer)),
                 Some(Kind::Code { sample, expect_pass }) => code_items.push((record.line, id, *sample, expect_pass)),

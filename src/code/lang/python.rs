@@ -32,6 +32,12 @@ const MANIFEST: &[u8] = include_bytes!("../../../verifiers/runtimes.toml");
 const BUILD_SCRIPT: &[u8] = include_bytes!("../../../verifiers/runtimes/build-python.sh");
 const DRIVER: &[u8] = include_bytes!("../../../verifiers/runtimes/rlvr_python.c");
 const IMPORTS: &[u8] = include_bytes!("../../../verifiers/runtimes/rlvr_imports.txt");
+const PYTEST_PINS: &[u8] = include_bytes!("../../../verifiers/runtimes/pytest-requirements.txt");
+const PYTEST_PRELOAD: &[u8] = include_bytes!("../../../verifiers/runtimes/rlvr_pytest_preload.py");
+
+/// Where the pytest overlay is mounted in the guest: over the runtime's own (empty) site-packages,
+/// so CPython's `site` finds it (and runs `rlvr_pytest.pth`) with no change to the CPython build.
+const SITE_PACKAGES: &str = "/usr/local/lib/python3.11/site-packages";
 
 /// The command that builds the Python runtime.
 pub const INSTALL_COMMAND: &str = ".ci/install-code-runtimes.sh";
@@ -60,6 +66,74 @@ pub fn runtime_dir() -> Option<PathBuf> {
 struct Runtime {
     module: Arc<InstancePre<Guest>>,
     stdlib: PathBuf,
+}
+
+/// The pytest overlay's cache key: SHA-256 of its pins and its preload module, as
+/// `.ci/install-code-runtimes.sh` computes it.
+pub fn pytest_key() -> String {
+    let mut h = Sha256::new();
+    h.update(PYTEST_PINS);
+    h.update(PYTEST_PRELOAD);
+    crate::code::sandbox::hex(&h.finalize())
+}
+
+/// Where the pytest overlay for this build of rlvr must be (`site-packages/` and `READY` inside).
+pub fn pytest_dir() -> Option<PathBuf> {
+    Some(runtime_dir()?.parent()?.join(format!("pytest-{}", pytest_key())))
+}
+
+/// The CPython runtime snapshotted with pytest imported (through the overlay's `.pth`), and the
+/// read-only directories a pytest run mounts.
+fn pytest_runtime(cx: &BuildContext<'_>) -> Result<(Arc<InstancePre<Guest>>, Vec<(PathBuf, String)>), BuildError> {
+    static RUNTIME: Mutex<Option<(Arc<InstancePre<Guest>>, Vec<(PathBuf, String)>)>> = Mutex::new(None);
+    let mut slot = RUNTIME.lock().map_err(|_| BuildError::Toolchain("pytest runtime lock poisoned".into()))?;
+    if let Some(rt) = slot.as_ref() {
+        return Ok(rt.clone());
+    }
+    let missing = |why: String| {
+        BuildError::Toolchain(format!(
+            "pytest for the Python WASI runtime is missing ({why}); install it with `{INSTALL_COMMAND}`"
+        ))
+    };
+    let dir = pytest_dir().ok_or_else(|| missing("neither RLVR_RUNTIMES nor HOME is set".into()))?;
+    if !dir.join("READY").exists() {
+        return Err(missing(format!("{} has no READY file", dir.display())));
+    }
+    let python = runtime_dir().ok_or_else(|| missing("no Python runtime directory".into()))?;
+    if !python.join("READY").exists() {
+        return Err(BuildError::Toolchain(format!(
+            "the Python WASI runtime is missing ({} has no READY file); build it with `{INSTALL_COMMAND}`",
+            python.display()
+        )));
+    }
+    let stdlib = python.join("usr").join("local");
+    // An empty `/`: pytest stats the parents of its test directory (conftest and config lookup), and an
+    // unmounted `/` answers those with "capabilities insufficient".
+    let root = dir.join("empty-root");
+    std::fs::create_dir_all(&root)
+        .map_err(|e| BuildError::Toolchain(format!("cannot create {}: {e}", root.display())))?;
+    let ro_dirs = vec![
+        (root, "/".to_string()),
+        (stdlib.clone(), "/usr/local".to_string()),
+        (dir.join("site-packages"), SITE_PACKAGES.to_string()),
+    ];
+    // Keyed by the CPython runtime too: the snapshot is of that interpreter.
+    let snapshot_path = dir.join(format!("rlvr_python_pytest-{}.wizer.wasm", &runtime_key()[..16]));
+    let snapshot = match std::fs::read(&snapshot_path) {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let wasm = std::fs::read(python.join("rlvr_python.wasm")).map_err(|e| missing(e.to_string()))?;
+            let snap = snapshot_with(&wasm, &ro_dirs).map_err(|e| {
+                BuildError::Toolchain(format!("Wizer snapshot of the Python runtime with pytest failed: {e}"))
+            })?;
+            write_atomic(&snapshot_path, &snap)
+                .map_err(|e| BuildError::Toolchain(format!("cannot write {}: {e}", snapshot_path.display())))?;
+            snap
+        }
+    };
+    let module = super::load_module(cx, &snapshot, "python runtime with pytest")?;
+    *slot = Some((module.clone(), ro_dirs.clone()));
+    Ok((module, ro_dirs))
 }
 
 fn runtime(cx: &BuildContext<'_>) -> Result<(Arc<InstancePre<Guest>>, PathBuf), BuildError> {
@@ -105,6 +179,11 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// Runs the driver's `wizer.initialize` (Py_Initialize + imports) and returns the snapshot module.
 pub fn snapshot_python(wasm: &[u8], stdlib: &Path) -> Result<Vec<u8>, String> {
+    snapshot_with(wasm, &[(stdlib.to_path_buf(), "/usr/local".to_string())])
+}
+
+/// [`snapshot_python`] with these read-only directories mounted `(host, guest)`.
+fn snapshot_with(wasm: &[u8], ro_dirs: &[(PathBuf, String)]) -> Result<Vec<u8>, String> {
     // Compiled on this thread, like the sandbox's modules: the snapshot runs on a guest thread, and
     // wasmtime's parallel compilation would wait for rayon pool threads that may all be batch
     // workers waiting for their guest threads (see `Sandbox::new`).
@@ -113,7 +192,9 @@ pub fn snapshot_python(wasm: &[u8], stdlib: &Path) -> Result<Vec<u8>, String> {
     let engine = Engine::new(&config).map_err(|e| e.to_string())?;
     let mut b = WasiCtxBuilder::new();
     b.args(&["python"]).insecure_random_seed(0x1234_5678);
-    b.preopened_dir(stdlib, "/usr/local", FsPerms::ReadOnly).map_err(|e| e.to_string())?;
+    for (host, guest) in ro_dirs {
+        b.preopened_dir(host, guest, FsPerms::ReadOnly).map_err(|e| e.to_string())?;
+    }
     let err = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
     b.stderr(err.clone());
     let mut store = Store::new(&engine, b.build_p1());
@@ -275,6 +356,95 @@ del __rlvr_call
         );
         Ok(program(module, stdlib, "script", format!("{solution}\n{harness}")))
     }
+}
+
+/// The harness of a pytest run: runs pytest on `test_solution.py` with a plugin that records every
+/// collected item and every phase report, and hands one JSON report to the host with `_rlvr.emit`
+/// (the host decides: see [`crate::code::unit`]). `test_*` names the test module merely imports
+/// (`from heapq import merge as test_merge`, `from solution import *`) are not collected.
+const PYTEST_HARNESS: &str = r#"
+def __rlvr_pytest():
+    import os, sys, json, inspect, _rlvr
+    emit = _rlvr.emit
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    os.environ.setdefault("TMPDIR", "/tmp")
+    sys.path.insert(0, "/.rlvr")
+    sys.dont_write_bytecode = True
+    os.chdir("/.rlvr")  # pytest returns to its start directory, and `/` is not in the sandbox
+    import pytest
+    state = {"collected": [], "reports": [], "errors": [], "exitstatus": None}
+    raised = {}
+
+    def text(report):
+        try:
+            return str(report.longreprtext)[-800:]
+        except Exception:
+            return ""
+
+    class Recorder:
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_pycollect_makeitem(self, collector, name, obj):
+            if isinstance(collector, pytest.Module) and (inspect.isfunction(obj) or inspect.isclass(obj)
+                                                         or inspect.isbuiltin(obj)):
+                if getattr(obj, "__module__", None) != collector.obj.__name__:
+                    return []
+            return None
+
+        def pytest_collection_modifyitems(self, session, config, items):
+            state["collected"] = [item.nodeid for item in items]
+
+        def pytest_collectreport(self, report):
+            if report.failed:
+                state["errors"].append({"nodeid": report.nodeid, "message": text(report)})
+            elif report.skipped:
+                state["errors"].append({"nodeid": report.nodeid, "message": "skipped at collection: " + text(report)})
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_makereport(self, item, call):
+            if call.excinfo is not None:
+                raised[(item.nodeid, call.when)] = call.excinfo.type.__name__
+            return None
+
+        def pytest_runtest_logreport(self, report):
+            outcome = report.outcome
+            if hasattr(report, "wasxfail"):
+                outcome = "xfailed" if report.skipped else "xpassed"
+            state["reports"].append({"nodeid": report.nodeid, "when": report.when, "outcome": outcome,
+                                     "exception": raised.get((report.nodeid, report.when), ""),
+                                     "message": text(report) if report.outcome != "passed" else ""})
+
+        def pytest_sessionfinish(self, session, exitstatus):
+            state["exitstatus"] = int(exitstatus)
+
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:pastebin", "-p", "no:stepwise",
+            "-p", "no:legacypath", "-p", "no:logging", "--capture=sys", "-c", "/.rlvr/pytest.ini", "--rootdir=/.rlvr", "--import-mode=prepend",
+            "-o", "python_files=test_solution.py", "-o", "console_output_style=classic",
+            "/.rlvr/test_solution.py"]
+    pytest.main(args, plugins=[Recorder()])
+    emit(0, json.dumps(state))
+__rlvr_pytest()
+del __rlvr_pytest
+"#;
+
+/// A pytest run of `tests` (the test module, as `test_solution.py`) against `solution` (as
+/// `solution.py`), with the real pytest from the overlay; runs in `script` mode, so the host sees
+/// `rlvr.finish` only when the harness returns.
+pub fn build_pytest(cx: &BuildContext<'_>, solution: &str, tests: &str) -> Result<Program, BuildError> {
+    check_size(cx, solution)?;
+    let (module, ro_dirs) = pytest_runtime(cx)?;
+    Ok(Program {
+        module,
+        args: vec!["python".into(), "script".into(), "/.rlvr/main.py".into()],
+        files: vec![
+            ("main.py".into(), PYTEST_HARNESS.as_bytes().to_vec()),
+            ("solution.py".into(), solution.as_bytes().to_vec()),
+            ("test_solution.py".into(), tests.as_bytes().to_vec()),
+            // An explicit (empty) config: pytest's search for one would stat `/`, outside the sandbox.
+            ("pytest.ini".into(), b"[pytest]\n".to_vec()),
+        ],
+        ro_dirs,
+        entry: Entry::Command,
+    })
 }
 
 fn check_size(cx: &BuildContext<'_>, source: &str) -> Result<(), BuildError> {

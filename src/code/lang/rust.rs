@@ -113,6 +113,35 @@ fn build(cx: &BuildContext<'_>, source: &str, script: bool) -> Result<Program, B
     build_wasm(cx, &job, "main.rs", if script { Entry::Reactor } else { Entry::Command }, str::to_string)
 }
 
+/// Whether a Rust script is a libtest module (the HumanEval-Rust form: `#[test]` functions, usually
+/// in `#[cfg(test)] mod tests`), built with `rustc --test` rather than as a `main`.
+pub fn is_libtest(script: &str) -> bool {
+    script.contains("#[test]")
+}
+
+/// Builds solution + test module with libtest (`rustc --test`). The harness's `main` is exported
+/// (`__main_void`) and called by the host as a reactor main, so a test that calls
+/// `std::process::exit(0)` ends the run without the return value the host waits for.
+pub fn build_libtest(cx: &BuildContext<'_>, source: &str) -> Result<Program, BuildError> {
+    let (sysroot, version) = sysroot()?;
+    let facade = std_facade(cx, &sysroot, &version)?;
+    let mut argv = rustc_argv();
+    argv.extend(
+        ["--test", "--extern", "std=libstd_rlvr.rlib", "-C", "link-arg=--export=__main_void"].map(String::from),
+    );
+    argv.push("-C".into());
+    argv.push(format!("link-arg=-zstack-size={}", cx.limits.stack_bytes));
+    argv.extend(["main.rs", "-o", "main.wasm"].map(String::from));
+    let job = CompileJob {
+        language: "rust-libtest",
+        argv,
+        sources: vec![("main.rs".into(), source.as_bytes()), ("libstd_rlvr.rlib".into(), facade.as_slice())],
+        output: "main.wasm",
+        mounts: vec![(sysroot, "/rust".into())],
+    };
+    build_wasm(cx, &job, "main.rs (libtest)", Entry::Reactor, str::to_string)
+}
+
 impl Language for Rust {
     fn name(&self) -> &'static str {
         "rust"
