@@ -91,7 +91,36 @@ pub fn config_from_gguf(content: &Content) -> Result<ModelConfig, TrainError> {
         max_position_embeddings: meta_usize(content, "llama.context_length").unwrap_or(2048),
         tie_word_embeddings: !content.tensor_infos.contains_key("output.weight"),
         rope_interleaved: true,
+        qkv_bias: false,
     })
+}
+
+/// Undoes GGUF's Q/K row permutation so the weights use Hugging Face's rotate-half RoPE layout
+/// (the layout `transformers` and vLLM expect in a saved checkpoint); the config's
+/// `rope_interleaved` becomes false and the model computes the same function.
+///
+/// llama.cpp's converter writes `w.reshape(heads, 2, head_dim / 2, in).swapaxes(1, 2)`; this is
+/// its inverse, `w.reshape(heads, head_dim / 2, 2, in).swapaxes(1, 2)`.
+pub fn to_hf_layout(config: &mut ModelConfig, weights: &mut Weights) -> Result<(), TrainError> {
+    if !config.rope_interleaved {
+        return Ok(());
+    }
+    let head_dim = config.head_dim();
+    for (name, var) in weights.iter_mut() {
+        let heads = if name.ends_with("self_attn.q_proj.weight") {
+            config.num_attention_heads
+        } else if name.ends_with("self_attn.k_proj.weight") {
+            config.num_key_value_heads
+        } else {
+            continue;
+        };
+        let t = var.as_tensor();
+        let inner = t.dim(1)?;
+        let fixed = t.reshape((heads, head_dim / 2, 2, inner))?.transpose(1, 2)?.reshape((heads * head_dim, inner))?;
+        *var = Var::from_tensor(&fixed.contiguous()?)?;
+    }
+    config.rope_interleaved = false;
+    Ok(())
 }
 
 /// Reads a GGUF file: its config and every weight dequantised to a trainable f32 `Var`.
@@ -170,6 +199,20 @@ mod tests {
             m.logits(&m.hidden(&ids, 0, &bias, None).unwrap()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap()
         };
         assert_eq!(run(&weights), run(&loaded));
+        // In Hugging Face's layout the same model computes the same logits.
+        let (mut hf_cfg, mut hf) = (cfg.clone(), loaded);
+        to_hf_layout(&mut hf_cfg, &mut hf).unwrap();
+        assert!(!hf_cfg.rope_interleaved);
+        let m = Model::new(&hf_cfg, &hf, &dev).unwrap();
+        let hf_logits = m.logits(&m.hidden(&ids, 0, &bias, None).unwrap()).unwrap().flatten_all().unwrap();
+        let max_diff = hf_logits
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .zip(run(&weights))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(max_diff < 1e-5, "rotate-half layout differs by {max_diff}");
         assert!(matches!(load_weights(Path::new("/nonexistent/x.gguf"), &dev), Err(TrainError::Io { .. })));
     }
 

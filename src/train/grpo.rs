@@ -207,6 +207,7 @@ pub struct Trainer<'a> {
     rng: Rng,
     device: Device,
     run: String,
+    stop_tokens: Vec<u32>,
 }
 
 impl<'a> Trainer<'a> {
@@ -235,12 +236,22 @@ impl<'a> Trainer<'a> {
             rng: Rng::new(seed),
             device,
             run: "grpo".into(),
+            stop_tokens: vec![tokenizer.eos_id()],
         })
     }
 
     /// Names the run in the metrics (`grpo`, `control`, …).
     pub fn with_run_name(mut self, name: &str) -> Self {
         self.run = name.to_string();
+        self
+    }
+
+    /// Ends completions at any of `ids` (a model's `generation_config.json` EOS list) instead of
+    /// the tokenizer's one EOS id.
+    pub fn with_stop_tokens(mut self, ids: Vec<u32>) -> Self {
+        if !ids.is_empty() {
+            self.stop_tokens = ids;
+        }
         self
     }
 
@@ -342,6 +353,8 @@ impl<'a> Trainer<'a> {
         }
         metrics.seconds.update = started.elapsed().as_secs_f64();
         metrics.step = self.optimizer.steps();
+        let total = metrics.seconds.sampling + metrics.seconds.scoring + metrics.seconds.update;
+        metrics.scoring_share = if total > 0.0 { metrics.seconds.scoring / total } else { 0.0 };
         Ok(metrics)
     }
 
@@ -350,7 +363,7 @@ impl<'a> Trainer<'a> {
         let expanded: Vec<Vec<u32>> =
             prompts.iter().flat_map(|p| std::iter::repeat_n(p.ids.clone(), self.config.num_generations)).collect();
         let mut sampling = self.config.sampling();
-        sampling.stop_tokens = vec![self.tokenizer.eos_id()];
+        sampling.stop_tokens = self.stop_tokens.clone();
         generate(model, &expanded, &sampling, self.tokenizer.pad_id(), &mut self.rng, &self.device)
     }
 
@@ -404,6 +417,7 @@ impl<'a> Trainer<'a> {
             mean_length: rollouts.iter().map(|r| r.completion.len()).sum::<usize>() as f64 / n,
             clipped_ratio: rollouts.iter().filter(|r| r.truncated).count() as f64 / n,
             reward_errors: scored.iter().filter(|s| s.error).count(),
+            tokens_generated: rollouts.iter().map(|r| r.completion.len()).sum(),
             ..StepMetrics::default()
         }
     }

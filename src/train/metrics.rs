@@ -58,8 +58,27 @@ pub struct StepMetrics {
     /// Prompt groups that entered the loss.
     #[serde(default)]
     pub trained_groups: usize,
+    /// Completion tokens generated this step (all rounds).
+    #[serde(default)]
+    pub tokens_generated: usize,
+    /// Scoring's share of the step's wall time (scoring / (sampling + scoring + update)).
+    #[serde(default)]
+    pub scoring_share: f64,
     /// Seconds spent sampling, scoring and updating.
     pub seconds: StepSeconds,
+}
+
+/// Held-out accuracy and format rate of one model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Fraction of held-out prompts answered correctly, greedy decoding.
+    pub accuracy: f64,
+    /// Fraction whose format component scored 1, greedy decoding.
+    pub format: f64,
+    /// Accuracy with one sample at the evaluation temperature (pass@1).
+    pub accuracy_sampled: f64,
+    /// Format rate with one sample at the evaluation temperature.
+    pub format_sampled: f64,
 }
 
 /// Mean and standard deviation of one reward component.

@@ -5,8 +5,11 @@
 //! completions per prompt with a KV cache, [`reward`] scores them through the engine,
 //! [`loss`] turns rewards into group-normalised advantages and TRL's clipped surrogate,
 //! [`optim`] clips gradients and applies AdamW, and [`grpo`] runs the loop, writes metrics
-//! ([`metrics`], [`plot`]) and checkpoints ([`checkpoint`]). [`gguf`] loads real weights and
-//! their tokenizer from a GGUF file; [`arithmetic`] is the CPU demonstration task.
+//! ([`metrics`], [`plot`]) and checkpoints ([`checkpoint`]). [`hf`] loads a pretrained model (a
+//! Hugging Face directory, or a GGUF file through [`gguf`]) and writes checkpoints in the same
+//! layout; [`chat`] renders prompts with the model's chat template; [`run`] is the loop that
+//! trains such a model on a dataset. What it trains on lives apart, in [`task`]: a user's
+//! dataset of prompts ([`task::dataset`]) and the CPU demonstration ([`task::arithmetic`]).
 //!
 //! Why the trainer owns its model: candle-nn 0.11's fused kernels (`ops::rms_norm`,
 //! `softmax_last_dim`, `rotary_emb::rope*`, `sdpa`) have no backward pass, so gradients stop
@@ -14,10 +17,11 @@
 //! op on the training path here is a composite of differentiable tensor ops, and a test checks
 //! that every trainable tensor receives a non-zero gradient.
 
-pub mod arithmetic;
+pub mod chat;
 pub mod checkpoint;
 pub mod gguf;
 pub mod grpo;
+pub mod hf;
 pub mod loss;
 pub mod metrics;
 pub mod model;
@@ -25,8 +29,12 @@ pub mod optim;
 pub mod plot;
 pub mod reward;
 pub mod rng;
+pub mod run;
 pub mod sampler;
+pub mod task;
 pub mod tokenizer;
+
+pub use task::arithmetic;
 
 use candle_core::Device;
 
@@ -53,8 +61,34 @@ pub enum TrainError {
     /// Text could not be tokenized, or ids could not be decoded.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// A model file is missing, unreadable or describes something unsupported.
+    #[error("model {path}: {message}")]
+    Model {
+        /// The file (or directory) concerned.
+        path: std::path::PathBuf,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// A dataset cannot be read at all (single malformed rows are skipped and counted instead).
+    #[error("dataset {path}: {message}")]
+    Data {
+        /// The dataset file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The device ran out of memory.
+    #[error(
+        "out of memory ({message}): lower --per-device-train-batch-size, --num-generations or --max-completion-length"
+    )]
+    OutOfMemory {
+        /// The backend's message.
+        message: String,
+    },
     /// A sequence is longer than the model's position limit.
-    #[error("sequence of {len} tokens exceeds the model's max_position_embeddings {max}")]
+    #[error(
+        "sequence of {len} tokens exceeds the model's max_position_embeddings {max}: lower --max-prompt-length or --max-completion-length"
+    )]
     TooLong {
         /// The sequence length asked for.
         len: usize,
@@ -62,7 +96,9 @@ pub enum TrainError {
         max: usize,
     },
     /// The loss or a gradient became NaN or infinite.
-    #[error("non-finite {what} at step {step}")]
+    #[error(
+        "non-finite {what} at step {step}: lower --learning-rate, or use --dtype f32 if training in half precision"
+    )]
     NonFinite {
         /// What was not finite (`loss`, `grad_norm`).
         what: &'static str,
@@ -80,6 +116,16 @@ pub enum TrainError {
 }
 
 impl TrainError {
+    /// A tensor error that is an out-of-memory becomes [`TrainError::OutOfMemory`].
+    pub fn classify(self) -> TrainError {
+        match self {
+            TrainError::Tensor(e) if e.to_string().to_lowercase().contains("out of memory") => {
+                TrainError::OutOfMemory { message: e.to_string() }
+            }
+            other => other,
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
         TrainError::Io { path: path.into(), source }

@@ -42,6 +42,9 @@ pub struct ModelConfig {
     /// Interleaved RoPE pairs (GGUF's permuted Q/K) instead of Hugging Face's rotate-half layout.
     #[serde(default)]
     pub rope_interleaved: bool,
+    /// Biases on the query, key and value projections (Qwen2's layout).
+    #[serde(default)]
+    pub qkv_bias: bool,
 }
 
 impl ModelConfig {
@@ -59,6 +62,7 @@ impl ModelConfig {
             max_position_embeddings: 64,
             tie_word_embeddings: true,
             rope_interleaved: false,
+            qkv_bias: false,
         }
     }
 
@@ -102,6 +106,11 @@ impl ModelConfig {
             shapes.push((format!("{p}.self_attn.q_proj.weight"), vec![d, d]));
             shapes.push((format!("{p}.self_attn.k_proj.weight"), vec![kv, d]));
             shapes.push((format!("{p}.self_attn.v_proj.weight"), vec![kv, d]));
+            if self.qkv_bias {
+                shapes.push((format!("{p}.self_attn.q_proj.bias"), vec![d]));
+                shapes.push((format!("{p}.self_attn.k_proj.bias"), vec![kv]));
+                shapes.push((format!("{p}.self_attn.v_proj.bias"), vec![kv]));
+            }
             shapes.push((format!("{p}.self_attn.o_proj.weight"), vec![d, d]));
             shapes.push((format!("{p}.post_attention_layernorm.weight"), vec![d]));
             shapes.push((format!("{p}.mlp.gate_proj.weight"), vec![f, d]));
@@ -129,6 +138,8 @@ pub fn init_weights(config: &ModelConfig, rng: &mut Rng, device: &Device) -> Res
         let n: usize = shape.iter().product();
         let values: Vec<f32> = if name.ends_with("norm.weight") {
             vec![1.0; n]
+        } else if name.ends_with(".bias") {
+            (0..n).map(|_| (rng.normal() * 0.02) as f32).collect()
         } else {
             let std = if name.contains("o_proj") || name.contains("down_proj") { 0.02 * residual_scale } else { 0.02 };
             (0..n).map(|_| (rng.normal() * std) as f32).collect()
@@ -170,6 +181,8 @@ struct Layer {
     q: Tensor,
     k: Tensor,
     v: Tensor,
+    /// Query, key and value biases (Qwen2), when the config has them.
+    qkv_bias: Option<[Tensor; 3]>,
     o: Tensor,
     post_norm: Tensor,
     gate: Tensor,
@@ -253,6 +266,15 @@ impl Model {
                 q: get(&format!("{p}.self_attn.q_proj.weight"))?,
                 k: get(&format!("{p}.self_attn.k_proj.weight"))?,
                 v: get(&format!("{p}.self_attn.v_proj.weight"))?,
+                qkv_bias: if config.qkv_bias {
+                    Some([
+                        get(&format!("{p}.self_attn.q_proj.bias"))?,
+                        get(&format!("{p}.self_attn.k_proj.bias"))?,
+                        get(&format!("{p}.self_attn.v_proj.bias"))?,
+                    ])
+                } else {
+                    None
+                },
                 o: get(&format!("{p}.self_attn.o_proj.weight"))?,
                 post_norm: get(&format!("{p}.post_attention_layernorm.weight"))?,
                 gate: get(&format!("{p}.mlp.gate_proj.weight"))?,
@@ -320,9 +342,16 @@ impl Model {
         let scale = 1.0 / (head_dim as f64).sqrt();
         for (i, layer) in self.layers.iter().enumerate() {
             let h = rms_norm(&x, &layer.input_norm, cfg.rms_norm_eps)?;
-            let q = linear(&h, &layer.q)?.reshape((batch, len, heads, head_dim))?.transpose(1, 2)?.contiguous()?;
-            let k = linear(&h, &layer.k)?.reshape((batch, len, kv_heads, head_dim))?.transpose(1, 2)?.contiguous()?;
-            let v = linear(&h, &layer.v)?.reshape((batch, len, kv_heads, head_dim))?.transpose(1, 2)?.contiguous()?;
+            let project = |w: &Tensor, slot: usize, n: usize| -> candle_core::Result<Tensor> {
+                let mut y = linear(&h, w)?;
+                if let Some(b) = &layer.qkv_bias {
+                    y = y.broadcast_add(&b[slot])?;
+                }
+                y.reshape((batch, len, n, head_dim))?.transpose(1, 2)?.contiguous()
+            };
+            let q = project(&layer.q, 0, heads)?;
+            let k = project(&layer.k, 1, kv_heads)?;
+            let v = project(&layer.v, 2, kv_heads)?;
             let q = rope(&q)?;
             let mut k = rope(&k)?;
             let mut v = v;
@@ -404,8 +433,8 @@ mod tests {
 
     #[test]
     fn every_weight_receives_a_nonzero_gradient() {
-        for interleaved in [false, true] {
-            let cfg = ModelConfig { rope_interleaved: interleaved, ..small() };
+        for (interleaved, qkv_bias) in [(false, false), (true, false), (false, true)] {
+            let cfg = ModelConfig { rope_interleaved: interleaved, qkv_bias, ..small() };
             let dev = Device::Cpu;
             let weights = init_weights(&cfg, &mut Rng::new(1), &dev).unwrap();
             let model = Model::new(&cfg, &weights, &dev).unwrap();
