@@ -272,7 +272,7 @@ impl Engine {
         }
         let recipe = self.recipe_for(sample)?;
         let judgement = match (recipe.verifier, code) {
-            (VerifierKind::Math, _) => self.judge_math(sample, golds, &recipe.name)?,
+            (VerifierKind::Math, _) => self.judge_math(sample, golds, recipe)?,
             (VerifierKind::Code, Some(judged)) => judged.clone(),
             (VerifierKind::Code, None) => self.judge_code(sample),
         };
@@ -294,7 +294,17 @@ impl Engine {
         }
     }
 
-    fn judge_math(&self, sample: &Sample, golds: &GoldCache, recipe: &str) -> Result<Judgement, String> {
+    fn judge_math(&self, sample: &Sample, golds: &GoldCache, recipe: &Recipe) -> Result<Judgement, String> {
+        // A recipe's `[extract]` table (reasoning markers, several boxes) applies to its samples only.
+        let own;
+        let config = match recipe.extract.apply(&self.config.math.extract) {
+            Some(extract) => {
+                own = MathConfig { extract, ..self.config.math.clone() };
+                &own
+            }
+            None => &self.config.math,
+        };
+        let recipe = &recipe.name;
         let answer = sample.answer.as_deref().ok_or_else(|| format!("recipe `{recipe}` needs the field `answer`"))?;
         let parsed;
         let gold = match golds.get(answer) {
@@ -306,7 +316,7 @@ impl Engine {
         };
         Ok(match gold {
             Ok(gold) => {
-                let check = math::judge(gold, &sample.completion, &self.config.math);
+                let check = math::judge(gold, &sample.completion, config);
                 Judgement { extracted: check.extracted, ..Judgement::of(check.verdict) }
             }
             Err(err) => {

@@ -3,7 +3,7 @@
 //! # What it does
 //!
 //! [`extract_answer`] reads the completion the way a grader would: it looks only at the final part
-//! (after the last `</think>`), then tries the tiers below from the most explicit to the least, and
+//! (after the reasoning, see [`ExtractConfig::reasoning`]), then tries the tiers below from the most explicit to the least, and
 //! the first tier that finds something wins. Within a tier the rightmost hit wins, because a model
 //! that corrects itself writes its final answer last.
 //!
@@ -30,13 +30,19 @@
 //!   [`ExtractError::NoAnswer`]. A `<think>` that is never closed makes everything after it
 //!   reasoning, so a completion that opens `<think>` and never closes it has no answer (a truncated
 //!   rollout must not be rewarded for a number in its scratch work).
-//! * **Hedging never passes.** Several *different* boxed answers in the final part
-//!   (`\boxed{3}` or `\boxed{4}`) give [`ExtractError::Hedged`] with the distinct answers; the same
-//!   answer boxed twice (`\boxed{840}` … `\boxed{840}`) is one answer, 840. Answers are compared as
-//!   written, ignoring whitespace, so `\boxed{\frac12}` and `\boxed{0.5}` also count as hedging.
-//!   Math-Verify's row 47 (`\boxed{17}, …, \boxed{18}` for a two-answer problem) is therefore
-//!   `Hedged` by default; a verifier whose gold has several answers can set
+//! * **Hedging never passes; revising is allowed.** Several boxes are read by
+//!   [`ExtractConfig::multiple_boxes`] (rules in `boxes.rs`): by default the boxes of the last sentence or
+//!   list are read, and several *different* answers there (`\boxed{3}` or `\boxed{4}`) give
+//!   [`ExtractError::Hedged`] with the distinct answers, while a box in a later sentence that says
+//!   something revises the earlier ones. The same answer boxed twice (`\boxed{840}` … `\boxed{840}`)
+//!   is one answer; answers written differently (`\boxed{\frac12} = \boxed{0.5}`) are `Hedged` here
+//!   and the math verifier decides whether they mean the same. Placeholder boxes (`\phantom{2}`,
+//!   `\quad`, `\square`) are skipped. Math-Verify's row 47 (`\boxed{17}, …, \boxed{18}` for a
+//!   two-answer problem) is `Hedged` by default; a verifier whose gold has several answers can set
 //!   [`ExtractConfig::multiple_boxed`] to [`MultipleBoxed::List`] to read them as the list `17, 18`.
+//! * **Reasoning markers.** [`ExtractConfig::reasoning`] lists the pairs recognised: `<think>`,
+//!   `<|begin_of_thought|>` (with the answer inside `<|begin_of_solution|>…<|end_of_solution|>`)
+//!   and `<reasoning>`; the final part starts after the last closing marker of any of them.
 //! * **An empty box is an empty answer.** When every box in the final part is empty (`\boxed{}`),
 //!   the result is `NoAnswer`; the weaker tiers are not consulted, since the model did commit to a
 //!   (missing) final answer.
@@ -66,17 +72,81 @@
 //! single pass, and nothing may recurse on input nesting. Regexes are compiled once (`LazyLock`)
 //! and run by the linear-time `regex` crate; small token grammars are `nom` parsers.
 
+mod boxes;
 mod choice;
 mod phrase;
 mod scan;
 
-use std::collections::HashSet;
 use std::ops::Range;
 
 pub use choice::{Choice, ChoiceSource, choice_in_gold_text, choices_up_to, extract_choice, gold_choice};
 pub(crate) use scan::has_thin_space;
 
-/// What to do with several different boxed answers in the final part.
+/// Which boxes of the final part are read when there are several (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultipleBoxes {
+    /// The last box is the answer, whatever came before (Math-Verify's reading).
+    Last,
+    /// The last *group* of boxes is read: boxes in one sentence or list (`\boxed{3} or \boxed{4}`,
+    /// `\boxed{3}, \boxed{4}`) are one group, and a box in a later sentence that says something
+    /// ("Hmm, I slipped; redoing it gives \boxed{14}") revises the earlier ones (the default).
+    #[default]
+    RejectHedging,
+    /// Every box is read: any two different answers are hedging, wherever they are.
+    Reject,
+}
+
+impl MultipleBoxes {
+    /// The policy named as in recipes and on the command line: `last`, `reject_hedging`, `reject`.
+    pub fn from_name(name: &str) -> Option<MultipleBoxes> {
+        match name {
+            "last" => Some(MultipleBoxes::Last),
+            "reject_hedging" => Some(MultipleBoxes::RejectHedging),
+            "reject" => Some(MultipleBoxes::Reject),
+            _ => None,
+        }
+    }
+}
+
+/// A pair of markers around a model's reasoning (`<think>` … `</think>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasoningMarkers {
+    /// The opening marker.
+    pub open: String,
+    /// The closing marker; the answer is searched after the last one.
+    pub close: String,
+}
+
+impl ReasoningMarkers {
+    /// A pair of markers.
+    pub fn new(open: &str, close: &str) -> Self {
+        ReasoningMarkers { open: open.to_string(), close: close.to_string() }
+    }
+
+    /// The built-in marker pairs by name: `think` (`<think>`, DeepSeek-R1, Qwen3), `thought`
+    /// (`<|begin_of_thought|>`, Sky-T1 and other QwQ-distilled models) and `reasoning`
+    /// (`<reasoning>`, TRL's GRPO examples).
+    pub fn named(name: &str) -> Option<ReasoningMarkers> {
+        match name {
+            "think" => Some(ReasoningMarkers::new("<think>", "</think>")),
+            "thought" => Some(ReasoningMarkers::new("<|begin_of_thought|>", "<|end_of_thought|>")),
+            "reasoning" => Some(ReasoningMarkers::new("<reasoning>", "</reasoning>")),
+            _ => None,
+        }
+    }
+
+    /// Every built-in pair (the default of [`ExtractConfig::reasoning`]).
+    pub fn all() -> Vec<ReasoningMarkers> {
+        ["think", "thought", "reasoning"].into_iter().filter_map(ReasoningMarkers::named).collect()
+    }
+}
+
+/// The markers around the final solution of Sky-T1-style outputs: when present after the
+/// reasoning, only the text between them is searched.
+const SOLUTION_MARKERS: (&str, &str) = ("<|begin_of_solution|>", "<|end_of_solution|>");
+
+/// What a group of several different boxed answers means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MultipleBoxed {
     /// Several different boxed answers are hedging: [`ExtractError::Hedged`] (the default).
@@ -101,8 +171,13 @@ pub struct ExtractConfig {
     /// The whole final part is taken as the answer when it is one line of at most this many bytes
     /// and looks like an answer (default: 128; 0 turns the tier off).
     pub max_whole_bytes: usize,
-    /// Several different boxed answers: hedging (default) or a list.
+    /// Which boxes are read when there are several (default: [`MultipleBoxes::RejectHedging`]).
+    pub multiple_boxes: MultipleBoxes,
+    /// Several different boxed answers among those read: hedging (default) or a list.
     pub multiple_boxed: MultipleBoxed,
+    /// The reasoning markers recognised by [`ExtractConfig::after_think`] (default: all of
+    /// [`ReasoningMarkers::all`]: `<think>`, `<|begin_of_thought|>`, `<reasoning>`).
+    pub reasoning: Vec<ReasoningMarkers>,
     /// Completions longer than this many bytes are not searched: [`ExtractError::TooLong`]
     /// (default: 1 MiB; a completion of exactly this length is searched).
     pub max_input_bytes: usize,
@@ -120,7 +195,9 @@ impl Default for ExtractConfig {
             last_number_fallback: true,
             math_env_fallback: true,
             max_whole_bytes: 128,
+            multiple_boxes: MultipleBoxes::RejectHedging,
             multiple_boxed: MultipleBoxed::Hedged,
+            reasoning: ReasoningMarkers::all(),
             max_input_bytes: 1 << 20,
             max_answer_markers: 16,
         }
@@ -182,15 +259,29 @@ pub enum ExtractError {
     },
 }
 
-/// The part of `text` that holds the final answer, with its byte offset in `text`.
+/// The part of `text` that holds the final answer, with its byte offset in `text`: after the last
+/// closing reasoning marker of any configured pair, up to an opening marker that is never closed,
+/// and inside `<|begin_of_solution|>` … `<|end_of_solution|>` when the rest has that block.
 pub(crate) fn final_part<'a>(text: &'a str, config: &ExtractConfig) -> (usize, &'a str) {
     if !config.after_think {
         return (0, text);
     }
-    let start = scan::rfind_marker(text, "</think>").map_or(0, |i| i + "</think>".len());
+    let start = config
+        .reasoning
+        .iter()
+        .filter_map(|m| scan::rfind_marker(text, &m.close).map(|i| i + m.close.len()))
+        .max()
+        .unwrap_or(0);
     let rest = &text[start..];
-    let end = scan::find_marker(rest, "<think>").unwrap_or(rest.len());
-    (start, &rest[..end])
+    let end = config.reasoning.iter().filter_map(|m| scan::find_marker(rest, &m.open)).min().unwrap_or(rest.len());
+    let rest = &rest[..end];
+    let (open, close) = SOLUTION_MARKERS;
+    if let Some(k) = scan::rfind_marker(rest, open) {
+        let body = &rest[k + open.len()..];
+        let body_end = scan::find_marker(body, close).unwrap_or(body.len());
+        return (start + k + open.len(), &body[..body_end]);
+    }
+    (start, rest)
 }
 
 /// The content of the last complete `<answer>…</answer>` pair; when tags are nested or repeated
@@ -230,44 +321,16 @@ enum BoxedTier {
     Absent,
 }
 
-/// Tier 1: the boxed answers of the final part.
+/// Tier 1: the boxed answers of the final part, read by [`ExtractConfig::multiple_boxes`] (rules in `boxes.rs`).
 fn boxed_tier(text: &str, config: &ExtractConfig) -> BoxedTier {
-    let boxes = scan::find_boxed(text);
-    if boxes.is_empty() {
+    let found = scan::find_boxed(text);
+    if found.is_empty() {
         return BoxedTier::Absent;
     }
-    let mut answers: Vec<Found> =
-        boxes.into_iter().filter_map(|b| found(text, b.content, AnswerSource::Boxed)).collect();
-    if answers.len() == 1 {
-        return answers.pop().map_or(BoxedTier::Failed(ExtractError::NoAnswer), BoxedTier::Answer);
-    }
-    let Some(last) = answers.last() else {
-        return BoxedTier::Failed(ExtractError::NoAnswer);
-    };
-    let mut seen = HashSet::new();
-    let mut distinct: Vec<&Found> = Vec::new();
-    for a in &answers {
-        let key: String = a.answer.chars().filter(|c| !c.is_whitespace()).collect();
-        if seen.insert(key) {
-            distinct.push(a);
-        }
-    }
-    if distinct.len() == 1 {
-        return BoxedTier::Answer(Found {
-            range: last.range.clone(),
-            answer: last.answer.clone(),
-            source: last.source,
-        });
-    }
-    match config.multiple_boxed {
-        MultipleBoxed::Hedged => {
-            BoxedTier::Failed(ExtractError::Hedged(distinct.iter().map(|a| a.answer.clone()).collect()))
-        }
-        MultipleBoxed::List => {
-            let answer = distinct.iter().map(|a| a.answer.as_str()).collect::<Vec<_>>().join(", ");
-            let range = answers[0].range.start..last.range.end;
-            BoxedTier::Answer(Found { range, answer, source: AnswerSource::Boxed })
-        }
+    match boxes::read_boxes(text, found, config.multiple_boxes, config.multiple_boxed) {
+        Some(Ok(f)) => BoxedTier::Answer(f),
+        Some(Err(e)) => BoxedTier::Failed(e),
+        None => BoxedTier::Absent,
     }
 }
 
@@ -465,7 +528,13 @@ pub fn extract_gold(gold: &str) -> String {
 
 /// The answer a gold marks explicitly: a box, an answer tag, `####`, or an answer sentence.
 fn marked_gold_answer(gold: &str) -> Option<String> {
-    let config = ExtractConfig { after_think: false, multiple_boxed: MultipleBoxed::List, ..ExtractConfig::default() };
+    // A gold does not revise itself: every box is one of its answers.
+    let config = ExtractConfig {
+        after_think: false,
+        multiple_boxes: MultipleBoxes::Reject,
+        multiple_boxed: MultipleBoxed::List,
+        ..ExtractConfig::default()
+    };
     if let BoxedTier::Answer(f) = boxed_tier(gold, &config) {
         return Some(f.answer);
     }

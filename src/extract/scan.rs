@@ -85,6 +85,8 @@ impl BraceIndex {
 pub(crate) struct BoxedSpan {
     /// The argument (inside the braces, or the bare token of `\boxed 5`).
     pub(crate) content: Range<usize>,
+    /// The whole box, from `\boxed` to its closing brace (or the end of the bare token).
+    pub(crate) whole: Range<usize>,
 }
 
 /// `\boxed` or `\fbox`, not followed by another letter (`\boxedx` is a different command).
@@ -126,7 +128,7 @@ pub(crate) fn find_boxed(text: &str) -> Vec<BoxedSpan> {
         if arg.starts_with('{') {
             match braces.close_of(arg_start) {
                 Some(close) => {
-                    found.push(BoxedSpan { content: arg_start + 1..close });
+                    found.push(BoxedSpan { content: arg_start + 1..close, whole: at..close + 1 });
                     pos = close + 1;
                 }
                 None => pos = arg_start + 1,
@@ -135,7 +137,10 @@ pub(crate) fn find_boxed(text: &str) -> Vec<BoxedSpan> {
             match bare_box_argument(arg) {
                 Ok((after, token)) => {
                     let token = token.trim_end_matches(['.', ',', ';']);
-                    found.push(BoxedSpan { content: arg_start..arg_start + token.len() });
+                    found.push(BoxedSpan {
+                        content: arg_start..arg_start + token.len(),
+                        whole: at..arg_start + token.len(),
+                    });
                     pos = text.len() - after.len();
                 }
                 Err(_) => pos = arg_start,

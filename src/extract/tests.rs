@@ -1,6 +1,7 @@
 //! Extraction alone, without the math side: tiers, limits, pathological inputs, and every case of
 //! `testdata/extract/*.jsonl` checked against its `expected_extracted`.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -248,6 +249,9 @@ struct Case {
     source: Option<String>,
     #[serde(default)]
     see: Option<String>,
+    /// Cases that run under another configuration are checked by the testdata harness only.
+    #[serde(default)]
+    extract_config: Option<serde_json::Value>,
 }
 
 #[test]
@@ -269,6 +273,9 @@ fn testdata_cases_extract_as_labelled() {
             assert!(ids.insert(case.id.clone()), "duplicate id {}", case.id);
             assert!(case.source.is_some() || case.see.is_some(), "{} has no source or see", case.id);
             count += 1;
+            if case.extract_config.is_some() {
+                continue;
+            }
             let config = ExtractConfig::default();
             let got = extract_for_gold(&case.answer, &case.completion, &config).map(|e| e.answer);
             let got_text = got.as_ref().ok().cloned();
@@ -365,4 +372,50 @@ fn random_inputs_never_panic_and_spans_are_valid() {
         let _ = extract_gold(&text);
         let _ = gold_choice(&text);
     }
+}
+
+#[test]
+fn multiple_boxes_policies() {
+    let with = |policy| ExtractConfig { multiple_boxes: policy, ..ExtractConfig::default() };
+    let revised = r"The total is \boxed{12}. Hmm, I slipped in the second step; redoing it gives \boxed{14}.";
+    let hedged = r"It is \boxed{3} or \boxed{4}.";
+    let read = |text: &str, policy| extract_answer(text, &with(policy)).map(|e| e.answer);
+    assert_eq!(read(revised, MultipleBoxes::RejectHedging), Ok("14".into()));
+    assert_eq!(read(revised, MultipleBoxes::Last), Ok("14".into()));
+    assert_eq!(read(revised, MultipleBoxes::Reject), Err(ExtractError::Hedged(vec!["12".into(), "14".into()])));
+    assert_eq!(read(hedged, MultipleBoxes::RejectHedging), Err(ExtractError::Hedged(vec!["3".into(), "4".into()])));
+    assert_eq!(read(hedged, MultipleBoxes::Last), Ok("4".into()));
+    // An offering sentence is not a revision, and a bare full stop is no sentence.
+    assert!(read(r"\boxed{3}. Or maybe it is \boxed{4}.", MultipleBoxes::RejectHedging).is_err());
+    assert!(read(r"\boxed{3}. \boxed{4}.", MultipleBoxes::RejectHedging).is_err());
+    assert_eq!(MultipleBoxes::from_name("reject_hedging"), Some(MultipleBoxes::RejectHedging));
+    assert_eq!(MultipleBoxes::from_name("first"), None);
+    assert_eq!(ExtractConfig::default().multiple_boxes, MultipleBoxes::RejectHedging);
+}
+
+#[test]
+fn placeholder_boxes_are_not_answers() {
+    for blank in [r"\phantom{2}", r"\quad", r"\qquad", r"\square", r"\Box", "?", r"\_\_", r"\hphantom{00}"] {
+        let text = format!(r"Fill in $3 + \boxed{{{blank}}} = 7$: the blank is \boxed{{4}}.");
+        assert_eq!(answer(&text), Ok("4".into()), "{blank}");
+    }
+    // Only placeholders: the boxed tier is absent and the answer phrase is read.
+    assert_eq!(answer(r"Fill in $3 + \boxed{\quad} = 7$. The answer is 4."), Ok("4".into()));
+    // A command that merely starts like a blank is an answer.
+    assert_eq!(answer(r"\boxed{\quadrilateral}"), Ok(r"\quadrilateral".into()));
+}
+
+#[test]
+fn reasoning_markers() {
+    let sky =
+        "<|begin_of_thought|>\n\\boxed{5}\n<|end_of_thought|>\n<|begin_of_solution|>\n\\boxed{6}\n<|end_of_solution|>";
+    assert_eq!(answer(sky), Ok("6".into()));
+    assert_eq!(answer("<|begin_of_thought|>\nthe answer is \\boxed{5}"), Err(ExtractError::NoAnswer));
+    assert_eq!(answer("<reasoning>\\boxed{5}</reasoning>\\boxed{6}"), Ok("6".into()));
+    let think_only =
+        ExtractConfig { reasoning: vec![ReasoningMarkers::new("<think>", "</think>")], ..ExtractConfig::default() };
+    let read = |t: &str| extract_answer(t, &think_only).map(|e| e.answer);
+    assert_eq!(read("<reasoning>\\boxed{5}"), Ok("5".into()));
+    assert_eq!(ReasoningMarkers::named("thought").map(|m| m.close), Some("<|end_of_thought|>".into()));
+    assert_eq!(ReasoningMarkers::named("scratchpad"), None);
 }

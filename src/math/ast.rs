@@ -139,6 +139,46 @@ impl Expr {
         }
     }
 
+    /// This expression with `f` applied to each direct child (depth is bounded by the parser's limit).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let all = |v: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr| v.into_iter().map(|x| f(x)).collect::<Vec<_>>();
+        let one = |a: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(f(*a));
+        match self {
+            e @ (Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Based(..) | Expr::Text(_) | Expr::EmptySet) => e,
+            Expr::Add(v) => Expr::Add(all(v, f)),
+            Expr::Mul(v) => Expr::Mul(all(v, f)),
+            Expr::Tuple(v) => Expr::Tuple(all(v, f)),
+            Expr::Set(v) => Expr::Set(all(v, f)),
+            Expr::List(v) => Expr::List(all(v, f)),
+            Expr::Union(v) => Expr::Union(all(v, f)),
+            Expr::Ratio(v) => Expr::Ratio(all(v, f)),
+            Expr::Rel(v, ops) => Expr::Rel(all(v, f), ops),
+            Expr::Neg(a) => Expr::Neg(one(a, f)),
+            Expr::PlusMinus(a) => Expr::PlusMinus(one(a, f)),
+            Expr::Func(n, a) => Expr::Func(n, one(a, f)),
+            Expr::Factorial(a) => Expr::Factorial(one(a, f)),
+            Expr::Abs(a) => Expr::Abs(one(a, f)),
+            Expr::Percent(a) => Expr::Percent(one(a, f)),
+            Expr::Degree(a) => Expr::Degree(one(a, f)),
+            Expr::Div(a, b) => Expr::Div(one(a, f), one(b, f)),
+            Expr::Pow(a, b) => Expr::Pow(one(a, f), one(b, f)),
+            Expr::Log(a, b) => Expr::Log(one(a, f), one(b, f)),
+            Expr::Binom(a, b) => Expr::Binom(one(a, f), one(b, f)),
+            Expr::Interval { lo, hi, lo_closed, hi_closed } => {
+                Expr::Interval { lo: one(lo, f), hi: one(hi, f), lo_closed, hi_closed }
+            }
+            Expr::Matrix(rows) => Expr::Matrix(rows.into_iter().map(|r| all(r, f)).collect()),
+        }
+    }
+
+    /// This expression with every variable `from` replaced by `to`.
+    pub fn substitute(self, from: &str, to: &Expr) -> Expr {
+        match self {
+            Expr::Sym(s) if s == from => to.clone(),
+            other => other.map_children(&mut |c| c.substitute(from, to)),
+        }
+    }
+
     /// Whether any node satisfies `pred` (depth is bounded by the parser's limit).
     pub fn any(&self, pred: &dyn Fn(&Expr) -> bool) -> bool {
         pred(self) || self.children().into_iter().any(|c| c.any(pred))

@@ -124,9 +124,71 @@ fn member_of(e: &Expr) -> Option<&Expr> {
     }
 }
 
+/// The variable of a one-argument function name on the left of `=`: `f(x)` (parsed `f·x`) → `x`.
+fn bound_variable(e: &Expr) -> Option<(&str, &str)> {
+    const FUNCTION_NAMES: &[&str] = &["f", "g", "h", "F", "G", "H", "P", "T"];
+    match e {
+        Expr::Mul(v) if v.len() == 2 => match (&v[0], &v[1]) {
+            (Expr::Sym(name), Expr::Sym(var)) if FUNCTION_NAMES.contains(&name.as_str()) && var != name => {
+                Some((name, var))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A list of inequalities joined by "or" (`x < -2 \text{ or } x > 3`) read as the union of their
+/// solution sets, when it is compared with an interval set.
+fn or_union(e: &Expr) -> Option<Expr> {
+    let Expr::List(items) = e else { return None };
+    let inequality = |x: &Expr| matches!(x, Expr::Rel(_, ops) if ops.iter().all(|o| matches!(o, RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge)));
+    (items.len() >= 2 && items.iter().all(inequality)).then(|| Expr::Union(items.clone()))
+}
+
+/// Names an integer parameter of a periodic solution family may have (`k`, `n`, `m`, …).
+const PARAMETERS: &[&str] = &["k", "n", "m", "l", "j", "t"];
+
+/// Most residues one side of a family comparison is expanded to (families × common period / own period).
+const MAX_FAMILY_RESIDUES: usize = 64;
+
+/// One periodic family `base + k·period`, `k` any integer.
+struct Family {
+    base: Expr,
+    period: Expr,
+}
+
+/// `k \in \mathbb{Z}` (or `k \in Z`, `k` an integer parameter): the family's parameter declared.
+fn is_integer_declaration(e: &Expr) -> bool {
+    match e {
+        Expr::Rel(parts, ops) if ops.len() == 1 && ops[0] == RelOp::In => {
+            matches!(&parts[0], Expr::Sym(s) if PARAMETERS.contains(&s.as_str()))
+                && (matches!(&parts[1], Expr::Sym(z) if z == "Z" || z == "mathbb{Z}")
+                    || matches!(&parts[1], Expr::Text(z) if z == "Z"))
+        }
+        _ => false,
+    }
+}
+
+/// `(x, y) = (1, 2)` → `(1, 2)`: a tuple labelled by a tuple of names.
+fn tuple_value(e: &Expr) -> Option<&Expr> {
+    match label_eq(e) {
+        Some((Expr::Tuple(_), value @ Expr::Tuple(_))) => Some(value),
+        _ => None,
+    }
+}
+
 fn is_label(e: &Expr) -> bool {
     match e {
         Expr::Sym(_) => true,
+        // `T(10)`, `f(3)`: a function of a constant, parsed `T·10`.
+        Expr::Mul(v)
+            if v.len() == 2
+                && matches!(&v[0], Expr::Sym(s) if s.chars().count() == 1)
+                && matches!(&v[1], Expr::Num(n) if n.written.is_none() && n.value.is_integer()) =>
+        {
+            true
+        }
         Expr::Mul(v) => {
             v.iter().all(|x| matches!(x, Expr::Sym(_)) || matches!(x, Expr::Tuple(t) if t.iter().all(is_label)))
         }
@@ -273,6 +335,36 @@ impl<'a> Comparer<'a> {
         let g = member_of(g).unwrap_or(g);
         let p = member_of(p).unwrap_or(p);
         let many = |e: &Expr| matches!(e, Expr::List(_) | Expr::Set(_)) || has_pm(e);
+        // Periodic solution families (`\frac{\pi}{6} + k\pi`) compare as sets modulo their period.
+        if let Some(gf) = self.families(g)
+            && let Some(pf) = self.families(p)
+        {
+            return self.families_equal(&gf, &pf);
+        }
+        // `(x, y, z) = (1, 2, 3)` against the list `1, 2, 3`: the tuple of names is a label.
+        if many(g)
+            && !many(p)
+            && let Some(value) = tuple_value(p)
+        {
+            return self.equal(g, value);
+        }
+        if many(p)
+            && !many(g)
+            && let Some(value) = tuple_value(g)
+        {
+            return self.equal(value, p);
+        }
+        // Inequalities joined by "or" against an interval set: their union.
+        if interval_like(g)
+            && let Some(u) = or_union(p)
+        {
+            return self.item(g, &u);
+        }
+        if interval_like(p)
+            && let Some(u) = or_union(g)
+        {
+            return self.item(&u, p);
+        }
         if !many(g) && !many(p) {
             return self.item(g, p);
         }
@@ -301,6 +393,119 @@ impl<'a> Comparer<'a> {
         // Answer lists are sets: every gold answer is predicted and every predicted answer is a gold
         // answer (`1, 2, 3` ≠ `3`; repeats such as `2, 2` collapse).
         gs.iter().all(|a| ps.iter().any(|b| self.item(a, b))) && ps.iter().all(|b| gs.iter().any(|a| self.item(a, b)))
+    }
+
+    /// The periodic families an answer lists (`\frac{\pi}{6} + k\pi, \frac{5\pi}{6} + 2n\pi`,
+    /// `x = \frac{\pi}{4} + m\pi, m \in \mathbb{Z}`): every item is linear in one integer parameter
+    /// ([`PARAMETERS`]) with a period that is a multiple of π, checked exactly at three values of
+    /// the parameter. `None` when any item is not such a family.
+    fn families(&self, e: &Expr) -> Option<Vec<Family>> {
+        if !e.any(&|x| matches!(x, Expr::Const(Constant::Pi)))
+            || !e.any(&|x| matches!(x, Expr::Sym(s) if PARAMETERS.contains(&s.as_str())))
+        {
+            return None;
+        }
+        let items: Vec<&Expr> = match e {
+            Expr::List(v) | Expr::Set(v) => v.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if is_integer_declaration(item) {
+                continue;
+            }
+            let value = match label_eq(item) {
+                Some((Expr::Sym(_), value)) => value,
+                Some(_) => return None,
+                None => item,
+            };
+            let vars = value.free_symbols();
+            let [k] = vars.as_slice() else { return None };
+            if !PARAMETERS.contains(&k.as_str()) {
+                return None;
+            }
+            let at = |n: i64| value.clone().substitute(k, &Expr::int(n));
+            let base = at(0);
+            let period = Expr::Add(vec![at(1), Expr::Neg(Box::new(base.clone()))]);
+            let linear = |n: i64, e: Expr| {
+                self.item(&e, &Expr::Add(vec![base.clone(), Expr::Mul(vec![Expr::int(n), period.clone()])]))
+            };
+            if !period.any(&|x| matches!(x, Expr::Const(Constant::Pi))) || !linear(2, at(2)) || !linear(-1, at(-1)) {
+                return None;
+            }
+            out.push(Family { base, period });
+        }
+        (!out.is_empty() && out.len() <= MAX_FAMILY_RESIDUES).then_some(out)
+    }
+
+    /// An approximate real value, for choosing candidates that are then checked exactly.
+    fn approx(&self, e: &Expr) -> Option<f64> {
+        let (re, im) = eval(e, &self.env(&[])).ok()?.approx().ok()?;
+        (re.is_finite() && im.abs() < 1e-12).then_some(re)
+    }
+
+    /// Two lists of families are the same set: both are expanded to one common period `L` (each
+    /// family `a + kT` becomes the `L/T` residues `a + tT`), and every residue of one side must
+    /// equal a residue of the other modulo `L`, exactly (the integer multiple of `L` is found
+    /// numerically and then checked by the ordinary exact comparison).
+    fn families_equal(&self, gs: &[Family], ps: &[Family]) -> bool {
+        let Some(t0) = gs.first().map(|f| f.period.clone()) else { return false };
+        let Some(t0v) = self.approx(&t0).filter(|v| *v != 0.0) else { return false };
+        // Each period as the fraction num/den of t0, checked exactly.
+        let mut ratios = Vec::new();
+        for f in gs.iter().chain(ps) {
+            let Some(r) = self.approx(&f.period).map(|v| (v / t0v).abs()) else { return false };
+            let Some((num, den)) = (1..=12i64).find_map(|d| {
+                let n = (r * d as f64).round();
+                ((r * d as f64 - n).abs() < 1e-9 && n >= 1.0).then_some((n as i64, d))
+            }) else {
+                return false;
+            };
+            let scaled = |e: &Expr, m: i64| Expr::Mul(vec![Expr::int(m), e.clone()]);
+            let same_sign = self.item(&scaled(&f.period, den), &scaled(&t0, num));
+            let opposite = !same_sign && self.item(&scaled(&f.period, -den), &scaled(&t0, num));
+            if !same_sign && !opposite {
+                return false;
+            }
+            ratios.push((num, den, if same_sign { 1 } else { -1 }));
+        }
+        let gcd = |a: i64, b: i64| num_integer::gcd(a, b);
+        let lcm_num = ratios.iter().fold(1i64, |acc, (n, d, _)| {
+            let g = gcd(*n, *d);
+            let n = n / g;
+            acc / gcd(acc, n) * n
+        });
+        let gcd_den = ratios.iter().fold(0i64, |acc, (n, d, _)| gcd(acc, d / gcd(*n, *d)));
+        // L = t0 · lcm_num / gcd_den; family i contributes L / T_i = lcm_num·d_i / (gcd_den·n_i) residues.
+        let period = Expr::Div(Box::new(Expr::Mul(vec![Expr::int(lcm_num), t0])), Box::new(Expr::int(gcd_den)));
+        let Some(lv) = self.approx(&period) else { return false };
+        let mut residues: [Vec<Expr>; 2] = [Vec::new(), Vec::new()];
+        for (k, (f, (n, d, sign))) in gs.iter().chain(ps).zip(&ratios).enumerate() {
+            let (n, d) = (n / gcd(*n, *d), d / gcd(*n, *d));
+            let count = (lcm_num * d) / (gcd_den * n);
+            if count <= 0 || count as usize > MAX_FAMILY_RESIDUES {
+                return false;
+            }
+            let side = usize::from(k >= gs.len());
+            for t in 0..count {
+                let step = Expr::Mul(vec![Expr::int(t * sign), f.period.clone()]);
+                residues[side].push(Expr::Add(vec![f.base.clone(), step]));
+            }
+            if residues[side].len() > MAX_FAMILY_RESIDUES {
+                return false;
+            }
+        }
+        let same = |a: &Expr, b: &Expr| {
+            let (Some(av), Some(bv)) = (self.approx(a), self.approx(b)) else { return false };
+            let m = ((av - bv) / lv).round();
+            if ((av - bv) / lv - m).abs() > 1e-6 || m.abs() > 1e6 {
+                return false;
+            }
+            let shifted = Expr::Add(vec![b.clone(), Expr::Mul(vec![Expr::int(m as i64), period.clone()])]);
+            self.item(a, &shifted)
+        };
+        let [g, p] = &residues;
+        g.iter().all(|a| p.iter().any(|b| same(a, b))) && p.iter().all(|b| g.iter().any(|a| same(a, b)))
     }
 
     fn multiset<T>(&self, gs: &[T], ps: &[T], eq: &dyn Fn(&T, &T) -> bool) -> bool {
@@ -332,6 +537,15 @@ impl<'a> Comparer<'a> {
         }
         match (label_eq(g), label_eq(p)) {
             (Some((gl, gr)), Some((pl, pr))) => {
+                // `f(x) = x` is `f(z) = z`: the function's variable is bound, so rename it.
+                if let (Some((gf, gv)), Some((pf, pv))) = (bound_variable(gl), bound_variable(pl))
+                    && gf == pf
+                    && gv != pv
+                    && !mentions(pr, gv)
+                {
+                    let renamed = pr.clone().substitute(pv, &Expr::Sym(gv.to_string()));
+                    return self.item(gr, &renamed);
+                }
                 let clash = match (head(gl), head(pl)) {
                     (Some(a), Some(b)) if a != b => mentions(gr, b) || mentions(pr, a),
                     _ => false,

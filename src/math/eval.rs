@@ -572,6 +572,11 @@ fn func(name: &str, x: &Value) -> R<Value> {
         if q.is_one() && name == "ln" || q.is_one() && name == "log" {
             return Ok(Value::q(BigRational::zero()));
         }
+        match name {
+            "floor" => return Ok(Value::q(q.floor())),
+            "ceil" => return Ok(Value::q(q.ceil())),
+            _ => {}
+        }
     }
     let v = real_arg(x)?;
     let r = match name {
@@ -601,6 +606,10 @@ fn func(name: &str, x: &Value) -> R<Value> {
             v.ln()
         }
         "exp" => v.exp(),
+        // A float within rounding of an integer cannot be floored exactly: undecided, not guessed.
+        "floor" | "ceil" if (v - v.round()).abs() < 1e-9 => return Err(EvalError::Undefined),
+        "floor" => v.floor(),
+        "ceil" => v.ceil(),
         _ => return Err(EvalError::Undefined),
     };
     if !r.is_finite() || r.abs() > 1e15 && matches!(name, "tan" | "cot" | "sec" | "csc") {

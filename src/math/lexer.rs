@@ -670,6 +670,12 @@ impl Lexer<'_> {
             "ne" | "neq" => Tok::Rel(RelOp::Ne),
             "approx" | "simeq" | "sim" | "cong" | "equiv" => Tok::Rel(RelOp::Approx),
             "in" => Tok::Rel(RelOp::In),
+            // `\lceil x \rceil` is the function `ceil` of the bracketed `x`.
+            "lceil" | "lfloor" => {
+                self.push(Tok::Func(if name == "lceil" { "ceil" } else { "floor" }.into()));
+                Tok::LParen
+            }
+            "rceil" | "rfloor" => Tok::RParen,
             "cup" => Tok::Cup,
             "lbrace" => Tok::LSet,
             "rbrace" => Tok::RSet,

@@ -82,6 +82,7 @@
 mod ast;
 mod compare;
 mod eval;
+mod forms;
 mod lexer;
 mod parser;
 
@@ -97,7 +98,8 @@ use crate::sample::Verdict;
 pub struct MathLimits {
     /// Longest answer text parsed, in bytes (default 128 KiB; longer: [`MathError::Limit`]).
     pub max_answer_bytes: usize,
-    /// Deepest nesting of the parsed expression (default 200; deeper: [`MathError::Limit`]).
+    /// Deepest nesting of the parsed expression (default 200; deeper: [`MathError::Limit`]). Grouping
+    /// that groups nothing new (`((x))`, `{{x}}`) is dropped first and does not count.
     pub max_depth: usize,
     /// Most AST nodes in one parsed answer (default 10 000; more: [`MathError::Limit`]).
     pub max_nodes: usize,
@@ -342,7 +344,7 @@ pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> 
     // removes them, so the space is not read as a list separator.
     let joined = join_thin_spaces(answer);
     let text = extract::extract_gold(&joined);
-    let (mut parsed, err) = prepare(&text, &config.limits);
+    let (mut parsed, err) = prepare(forms::gold_exact_part(&text), &config.limits);
     // A multiple-choice gold (`C`, `(C)`, `\text{(C)}`, `(D) Alina`) is read by the extractor's rule
     // (from the text already extracted, unless joining thin spaces changed the gold).
     let letter = match joined {
@@ -459,7 +461,7 @@ fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig, detail: bo
 
 /// Compares two already-extracted answers; `gold_answer` steers (labels, decimal precision, choices).
 pub fn equivalent(gold_answer: &str, pred_answer: &str, config: &MathConfig) -> MathCheck {
-    let (gold, err) = prepare(gold_answer, &config.limits);
+    let (gold, err) = prepare(forms::gold_exact_part(gold_answer), &config.limits);
     if let Some(e) = err
         && gold.choice.is_none()
     {
@@ -501,6 +503,14 @@ fn verify_with(gold: &Gold, completion: &str, config: &MathConfig, detail: bool)
             check.extracted = Some(found.answer);
             check
         }
+        // Several boxes written differently that mean the same (`\dfrac{8}{15}`, `\frac{8}{15}`)
+        // are one answer: the last of them is checked.
+        Err(ExtractError::Hedged(answers)) if all_equivalent(&answers, config) => {
+            let last = answers.last().map_or("", String::as_str);
+            let mut check = check_answers(&gold.parsed, last, config, detail);
+            check.reason = format!("several boxes with one meaning: {}", check.reason);
+            check
+        }
         // Several different boxed answers for a gold with several answers: they are the list.
         Err(ExtractError::Hedged(answers)) if gold.answer_count() >= 2 => {
             let mut check = check_answers(&gold.parsed, &answers.join(", "), config, detail);
@@ -509,6 +519,27 @@ fn verify_with(gold: &Gold, completion: &str, config: &MathConfig, detail: bool)
         }
         Err(e) => extraction_failed(gold, e, detail),
     }
+}
+
+/// Are the boxed answers one answer written several ways? Each must equal the first both ways
+/// round (the comparison is steered by its gold side, e.g. a decimal gold's precision), so
+/// `\boxed{0.333}` and `\boxed{\frac13}` stay two answers. At most `max_list_items` are compared.
+fn all_equivalent(answers: &[String], config: &MathConfig) -> bool {
+    let Some((first, rest)) = answers.split_first() else { return false };
+    if rest.is_empty() || answers.len() > config.limits.max_list_items {
+        return false;
+    }
+    let (head, err) = prepare(first, &config.limits);
+    if err.is_some() || head.expr.is_none() {
+        return false;
+    }
+    rest.iter().all(|other| {
+        if check_answers(&head, other, config, false).verdict != Verdict::Correct {
+            return false;
+        }
+        let (this, err) = prepare(other, &config.limits);
+        err.is_none() && check_answers(&this, first, config, false).verdict == Verdict::Correct
+    })
 }
 
 fn extraction_failed(gold: &Gold, e: ExtractError, detail: bool) -> MathCheck {

@@ -42,8 +42,9 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
     {
         return Ok(Expr::int(n));
     }
-    let cleaned = undouble_backslashes(&strip_html_tags(&preclean(src)));
-    let toks = tokenize(&cleaned)?;
+    let rewritten = super::forms::rewrite(src);
+    let cleaned = undouble_backslashes(&strip_html_tags(&preclean(&rewritten)));
+    let toks = drop_redundant_groups(tokenize(&cleaned)?);
     if toks.is_empty() {
         return Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() });
     }
@@ -55,6 +56,56 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
         1 => Ok(items.into_iter().next().unwrap_or(Expr::EmptySet)),
         _ => Ok(Expr::List(items)),
     }
+}
+
+/// Drops grouping that groups nothing new: `((x))` is `(x)` and `{{x}}` is `{x}`, so 300 nested
+/// parentheses around `1` cost one level of depth, not 300. Pairs are matched with an explicit
+/// stack over `(`, `[`, `{`; a bracket closed by another kind (`(0,1]`) pairs with nothing, so an
+/// interval is never taken apart.
+fn drop_redundant_groups(mut toks: Vec<Tok>) -> Vec<Tok> {
+    let opens = |t: &Tok| matches!(t, Tok::LParen | Tok::LBrace | Tok::LBrack);
+    if toks.windows(2).all(|w| !(opens(&w[0]) && w[0] == w[1])) {
+        return toks;
+    }
+    let mut partner = vec![usize::MAX; toks.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let open = match t {
+            Tok::RParen => Tok::LParen,
+            Tok::RBrace => Tok::LBrace,
+            Tok::RBrack => Tok::LBrack,
+            t if opens(t) => {
+                stack.push(i);
+                continue;
+            }
+            _ => continue,
+        };
+        if let Some(o) = stack.pop()
+            && toks[o] == open
+        {
+            partner[o] = i;
+            partner[i] = o;
+        }
+    }
+    let mut keep = vec![true; toks.len()];
+    for i in 0..toks.len().saturating_sub(1) {
+        let j = partner[i];
+        if j != usize::MAX
+            && j > i + 1
+            && matches!(toks[i], Tok::LParen | Tok::LBrace)
+            && toks[i + 1] == toks[i]
+            && partner[i + 1] == j - 1
+        {
+            keep[i] = false;
+            keep[j] = false;
+        }
+    }
+    let mut k = 0;
+    toks.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+    toks
 }
 
 /// `p=5, q=2; p=7, q=2`: groups of assignments separated by `;` are the tuples `(5, 2), (7, 2)`.

@@ -89,8 +89,13 @@ fn max_answer_bytes_boundary() {
 fn max_depth_boundary() {
     // `k` nested parentheses around `1` nest `k + 1` atoms.
     let lim = MathLimits { max_depth: 5, ..limits() };
-    assert!(parse_answer("((((1))))", &lim).is_ok());
-    assert_eq!(parse_limit_name(parse_answer("(((((1)))))", &lim)), Some("max_depth"));
+    assert!(parse_answer("(1+(1+(1+(1+1))))", &lim).is_ok());
+    assert_eq!(parse_limit_name(parse_answer("(1+(1+(1+(1+(1+1)))))", &lim)), Some("max_depth"));
+    // Grouping that groups nothing new is dropped before parsing, so it does not nest.
+    let redundant = format!("{}1{}", "(".repeat(300), ")".repeat(300));
+    assert_eq!(parse_answer(&redundant, &lim).map(|e| e.to_string()), Ok("1".into()));
+    let braces = format!("{}1{}", "{".repeat(300), "}".repeat(300));
+    assert_eq!(parse_answer(&braces, &lim).map(|e| e.to_string()), Ok("1".into()));
     // Postfix chains and quotient chains nest too.
     assert!(parse_answer("1!!!!!", &lim).is_ok());
     assert_eq!(parse_limit_name(parse_answer("1!!!!!!", &lim)), Some("max_depth"));
@@ -160,7 +165,8 @@ fn deep_inputs_on_a_2mib_stack() {
         let d = cfg.limits.max_depth;
         let nest = |open: &str, close: &str, k: usize| format!("{}1{}", open.repeat(k), close.repeat(k));
         let cases = [
-            nest("(", ")", d - 1),
+            nest("(", ")", 10 * d),
+            nest("(1+", ")", d - 1),
             nest("\\frac{1}{", "}", d / 2 - 1),
             nest("\\sqrt{", "}", d / 2 - 1),
             nest("2^{", "}", d / 2 - 1),
@@ -180,7 +186,7 @@ fn deep_inputs_on_a_2mib_stack() {
             let _ = equivalent(c, "2", &cfg);
         }
         // One past: a typed limit, never an overflow.
-        let past = nest("(", ")", d);
+        let past = nest("(1+", ")", d);
         assert_eq!(parse_limit_name(parse_answer(&past, &cfg.limits)), Some("max_depth"));
         let braces = nest("{", "}", 100_000);
         assert_eq!(equivalent("1", &braces, &cfg).verdict, Verdict::LimitExceeded);

@@ -84,6 +84,7 @@ impl RewardCase {
             components: vec![ComponentSpec { name: self.component.clone(), weight: 1.0, params, scorer }],
             limits: self.limits.clone().unwrap_or_default(),
             examples: Vec::new(),
+            extract: Default::default(),
         })
     }
 

@@ -49,7 +49,9 @@ use std::sync::Arc;
 
 pub use apply::{Judged, score_judged};
 pub use params::{ParamDoc, ParamError, Params};
-pub use recipe::{ComponentSpec, Recipe, RecipeBook, RecipeError, RecipeExample, RewardLimits, VerifierKind};
+pub use recipe::{
+    ComponentSpec, Recipe, RecipeBook, RecipeError, RecipeExample, RecipeExtract, RewardLimits, VerifierKind,
+};
 
 use crate::sample::{LengthUnit, Sample, Verdict};
 

@@ -72,6 +72,36 @@ impl Default for RewardLimits {
     }
 }
 
+/// How a math recipe reads completions; its `[extract]` table sets these over the engine's
+/// [`crate::extract::ExtractConfig`] (unset keys keep the engine's setting).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecipeExtract {
+    /// Reasoning marker pairs by name: `"think"` (`<think>`), `"thought"` (`<|begin_of_thought|>`,
+    /// Sky-T1 and QwQ-distilled models), `"reasoning"` (`<reasoning>`). Default: all three.
+    pub reasoning: Option<Vec<String>>,
+    /// Several boxed answers: `"last"`, `"reject_hedging"` (the default) or `"reject"`.
+    pub multiple_boxes: Option<crate::extract::MultipleBoxes>,
+}
+
+impl RecipeExtract {
+    /// The engine's extraction settings with this table's keys applied; `None` when the table sets
+    /// nothing (the engine's settings are used as they are).
+    pub fn apply(&self, base: &crate::extract::ExtractConfig) -> Option<crate::extract::ExtractConfig> {
+        if self.reasoning.is_none() && self.multiple_boxes.is_none() {
+            return None;
+        }
+        let mut config = base.clone();
+        if let Some(names) = &self.reasoning {
+            config.reasoning = names.iter().filter_map(|n| crate::extract::ReasoningMarkers::named(n)).collect();
+        }
+        if let Some(policy) = self.multiple_boxes {
+            config.multiple_boxes = policy;
+        }
+        Some(config)
+    }
+}
+
 /// One weighted component of a recipe, built and ready to score.
 #[derive(Debug, Clone)]
 pub struct ComponentSpec {
@@ -165,6 +195,8 @@ pub struct Recipe {
     pub limits: RewardLimits,
     /// Worked examples, checked by the test suite.
     pub examples: Vec<RecipeExample>,
+    /// How a math recipe reads completions (its `[extract]` table).
+    pub extract: RecipeExtract,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +219,8 @@ struct RawRecipe {
     components: Vec<RawComponent>,
     #[serde(default)]
     limits: Option<Spanned<RewardLimits>>,
+    #[serde(default)]
+    extract: Option<Spanned<RecipeExtract>>,
     #[serde(default, rename = "example")]
     examples: Vec<Spanned<RecipeExample>>,
 }
@@ -316,7 +350,26 @@ impl Recipe {
             }
             examples.push(example);
         }
-        Ok(Recipe { name, description: raw.description, verifier: raw.verifier, components, limits, examples })
+        let extract = match raw.extract {
+            None => RecipeExtract::default(),
+            Some(x) => {
+                let at = x.span().start;
+                let x = x.into_inner();
+                if let Some(bad) =
+                    x.reasoning.iter().flatten().find(|n| crate::extract::ReasoningMarkers::named(n).is_none())
+                {
+                    return Err(invalid(
+                        at,
+                        format!("extract.reasoning: unknown markers `{bad}` (known: think, thought, reasoning)"),
+                    ));
+                }
+                if raw.verifier != VerifierKind::Math {
+                    return Err(invalid(at, "extract: only a math recipe reads answers".into()));
+                }
+                x
+            }
+        };
+        Ok(Recipe { name, description: raw.description, verifier: raw.verifier, components, limits, examples, extract })
     }
 
     /// Whether any component needs the group (see [`super::Scope::Group`]).

@@ -395,3 +395,37 @@ fn the_user_guide_documents_every_component_parameter_and_recipe() {
         assert!(guide.contains(&format!("| `{}` |", recipe.name)), "recipe `{}` is not listed", recipe.name);
     }
 }
+
+#[test]
+fn a_math_recipe_sets_its_own_reasoning_markers_and_box_policy() {
+    let text = format!(
+        "{HEAD}[extract]\nreasoning = [\"think\"]\nmultiple_boxes = \"last\"\n\n[[component]]\nname = \"accuracy\"\n"
+    );
+    let recipe = Recipe::parse(Path::new("user.toml"), &text).expect("a valid recipe");
+    assert_eq!(recipe.extract.multiple_boxes, Some(crate::extract::MultipleBoxes::Last));
+    let dir = std::env::temp_dir().join(format!("rlvr-recipe-extract-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("mine.toml"), &text).expect("write recipe");
+    let mut book = RecipeBook::builtin().expect("built-in recipes");
+    book.load_dir(&dir).expect("the recipe loads");
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = crate::Engine::with_recipes(crate::batch::EngineConfig::default(), book);
+    let hedge = sample("a", r"It is \boxed{3} or \boxed{4}.", serde_json::json!({"answer": "4", "recipe": "mine"}));
+    // `<reasoning>` is not one of this recipe's markers, so the box inside it is read.
+    let tagged = sample("b", r"<reasoning>so \boxed{5}", serde_json::json!({"answer": "5", "recipe": "mine"}));
+    let out = engine.score_batch(&[hedge, tagged]);
+    assert_eq!(out.iter().map(|o| o.correct).collect::<Vec<_>>(), [true, true]);
+    // The same samples under the built-in `math` recipe: hedging, and no answer after `<reasoning>`.
+    let hedge = sample("a", r"It is \boxed{3} or \boxed{4}.", serde_json::json!({"answer": "4"}));
+    let tagged = sample("b", r"<reasoning>so \boxed{5}", serde_json::json!({"answer": "5"}));
+    let out = engine.score_batch(&[hedge, tagged]);
+    assert_eq!(out.iter().map(|o| o.correct).collect::<Vec<_>>(), [false, false]);
+
+    let (line, msg) =
+        parse_err(&format!("{HEAD}[extract]\nreasoning = [\"scratchpad\"]\n[[component]]\nname = \"accuracy\"\n"));
+    assert_eq!(line, 4, "{msg}");
+    assert!(msg.contains("unknown markers `scratchpad`"), "{msg}");
+    let (_, msg) =
+        parse_err(&format!("{HEAD}[extract]\nmultiple_boxes = \"first\"\n[[component]]\nname = \"accuracy\"\n"));
+    assert!(msg.contains("first"), "{msg}");
+}
