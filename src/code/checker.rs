@@ -110,7 +110,9 @@ impl Checker {
             match map.get(key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(invalid(&format!(".{key}"), format!("must be a string, got {}", json_type_name(other)))),
+                Some(other) => {
+                    Err(invalid(&format!(".{key}"), format!("must be a string, got {}", json_type_name(other))))
+                }
             }
         };
         let language = string("language")?.unwrap_or_else(|| "python".into());
@@ -127,7 +129,10 @@ impl Checker {
             (None, None) => return Err(invalid(".code", "is missing (give `code` or `files`)".into())),
             (None, Some(Value::Object(files))) => files,
             (None, Some(other)) => {
-                return Err(invalid(".files", format!("must be an object of file name to text, got {}", json_type_name(other))));
+                return Err(invalid(
+                    ".files",
+                    format!("must be an object of file name to text, got {}", json_type_name(other)),
+                ));
             }
         };
         if files.is_empty() || files.len() > MAX_CHECKER_FILES {
@@ -139,7 +144,10 @@ impl Checker {
                 return Err(invalid(".files", format!("`{name}` is not a plain relative file name")));
             }
             let Value::String(text) = text else {
-                return Err(invalid(&format!(".files.{name}"), format!("must be a string, got {}", json_type_name(text))));
+                return Err(invalid(
+                    &format!(".files.{name}"),
+                    format!("must be a string, got {}", json_type_name(text)),
+                ));
             };
             out.push((name.clone(), text.clone()));
         }
@@ -150,7 +158,9 @@ impl Checker {
                 let py: Vec<&String> = out.iter().map(|(n, _)| n).filter(|n| n.ends_with(".py")).collect();
                 match py.as_slice() {
                     [one] => Some(one.to_string()),
-                    _ => return Err(invalid(".main", "is required when a Python checker has several .py files".into())),
+                    _ => {
+                        return Err(invalid(".main", "is required when a Python checker has several .py files".into()));
+                    }
                 }
             }
             None => None,
@@ -247,14 +257,8 @@ pub fn check(
             (actual.as_bytes(), Some(Workdir { guest: "/feedback", files: &[] }))
         }
     };
-    let input = RunInput {
-        args: &args,
-        stdin,
-        files: &files,
-        ro_dirs: &checker.ro_dirs,
-        scratch: false,
-        entry: checker.entry,
-    };
+    let input =
+        RunInput { args: &args, stdin, files: &files, ro_dirs: &checker.ro_dirs, scratch: false, entry: checker.entry };
     let out = sandbox.run_with_workdir(&checker.module, &input, limits, workdir.as_ref()).map_err(|e| e.to_string())?;
     decide(convention, &out)
 }
@@ -347,8 +351,11 @@ mod tests {
 
     #[test]
     fn parse_forms() {
-        let one = Checker::parse(&serde_json::json!({"language": "cpp", "code": "int main(){}", "convention": "testlib"}), "checker")
-            .unwrap();
+        let one = Checker::parse(
+            &serde_json::json!({"language": "cpp", "code": "int main(){}", "convention": "testlib"}),
+            "checker",
+        )
+        .unwrap();
         assert_eq!(one.convention, Convention::Testlib);
         assert_eq!(one.files[0].0, "checker.cpp");
         let many = Checker::parse(
@@ -357,8 +364,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(many.files.len(), 2);
-        let py = Checker::parse(&serde_json::json!({"files": {"util.py": "", "check.py": ""}, "main": "check.py"}), "checker")
-            .unwrap();
+        let py = Checker::parse(
+            &serde_json::json!({"files": {"util.py": "", "check.py": ""}, "main": "check.py"}),
+            "checker",
+        )
+        .unwrap();
         assert_eq!(py.files[0].0, "check.py");
         for bad in [
             serde_json::json!({"code": "x", "files": {"a.py": ""}}),

@@ -53,7 +53,9 @@ impl FileIo {
                 Some(Value::String(s)) => {
                     Err(invalid(&format!(".{key}"), format!("`{s}` is not a plain file name (letters, digits, `._-`)")))
                 }
-                Some(other) => Err(invalid(&format!(".{key}"), format!("must be a string, got {}", json_type_name(other)))),
+                Some(other) => {
+                    Err(invalid(&format!(".{key}"), format!("must be a string, got {}", json_type_name(other))))
+                }
             }
         };
         let io = FileIo { input: name("input")?, output: name("output")? };

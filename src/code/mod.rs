@@ -55,8 +55,8 @@ use serde_json::{Map, Value};
 
 pub use checker::{Checker, Convention};
 pub use compare::{CompareMode, CompareOptions};
-pub use fileio::FileIo;
 pub use compile::BuildError;
+pub use fileio::FileIo;
 pub use lang::{LANGUAGES, Language, language};
 pub use limits::CodeLimits;
 pub use sandbox::{LimitKind, Sandbox};

@@ -190,7 +190,8 @@ pub fn clang_build_files(
     argv.push(std.into());
     argv.extend(ALLOC_FLAGS.map(String::from));
     let eh_object;
-    let mut sources: Vec<(String, &[u8])> = files.iter().map(|(name, text)| (name.to_string(), text.as_bytes())).collect();
+    let mut sources: Vec<(String, &[u8])> =
+        files.iter().map(|(name, text)| (name.to_string(), text.as_bytes())).collect();
     sources.extend([
         (shim_file.to_string(), STDIN_SHIM.as_bytes()),
         ("include/bits/stdc++.h".to_string(), BITS_STDCXX.as_bytes()),
@@ -207,8 +208,14 @@ pub fn clang_build_files(
         argv.push(format!("-L{LIBCXX_LIB}"));
     }
     argv.extend(
-        ["-isystem", "/src/include", "-D_WASI_EMULATED_SIGNAL", "-D_WASI_EMULATED_PROCESS_CLOCKS", "-D_WASI_EMULATED_GETPID"]
-            .map(String::from),
+        [
+            "-isystem",
+            "/src/include",
+            "-D_WASI_EMULATED_SIGNAL",
+            "-D_WASI_EMULATED_PROCESS_CLOCKS",
+            "-D_WASI_EMULATED_GETPID",
+        ]
+        .map(String::from),
     );
     argv.extend(files.iter().filter(|(name, _)| is_translation_unit(name)).map(|(name, _)| name.to_string()));
     argv.push(shim_file.into());
