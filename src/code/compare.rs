@@ -7,6 +7,7 @@
 //! integer passes there); other numeric tokens must agree within `abs_tol` or `rel_tol`; any other
 //! tokens compare case-insensitively (`YES` = `yes`) unless `case_sensitive`. `strict` compares the
 //! text exactly after normalising line endings and trailing whitespace on each line and at the end.
+//! A leading UTF-8 byte-order mark is dropped from both texts in either mode.
 
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,11 @@ impl Default for CompareOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch(pub String);
 
+/// The text without a leading UTF-8 byte-order mark.
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 fn is_integer(token: &str) -> bool {
     let digits = token.strip_prefix(['+', '-']).unwrap_or(token);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
@@ -100,8 +106,8 @@ fn strict_lines(text: &str) -> Vec<&str> {
 
 /// Compares program output with the expected output.
 pub fn compare_output(actual: &str, expected: &str, opts: &CompareOptions) -> Result<(), Mismatch> {
-    // A UTF-8 byte-order mark (Windows-made test files) is not part of the output.
-    let (actual, expected) = (actual.trim_start_matches('\u{feff}'), expected.trim_start_matches('\u{feff}'));
+    // A UTF-8 byte-order mark (Windows editors, some dataset files) is not part of the answer.
+    let (actual, expected) = (strip_bom(actual), strip_bom(expected));
     match opts.mode {
         CompareMode::Strict => {
             let (a, e) = (strict_lines(actual), strict_lines(expected));
@@ -225,6 +231,16 @@ mod tests {
         assert!(compare_output("a b\nc\n", "a b\nc", &o).is_ok());
         assert!(compare_output("YES", "yes", &o).is_err());
         assert!(compare_output("1 2", "1\n2", &o).is_err());
+    }
+
+    #[test]
+    fn bom_is_not_part_of_the_answer() {
+        for mode in [CompareMode::Tokens, CompareMode::Strict] {
+            let o = CompareOptions { mode, ..CompareOptions::default() };
+            assert!(compare_output("\u{feff}1 2\r\n", "1 2\n", &o).is_ok());
+            assert!(compare_output("1 2\n", "\u{feff}1 2\n", &o).is_ok());
+            assert!(compare_output("\u{feff}1 3\n", "1 2\n", &o).is_err());
+        }
     }
 
     #[test]

@@ -22,9 +22,11 @@
 //! [`layout`] reads them into `tests` when the sample is read.
 //!
 //! Optional keys: `prelude` (Python source run before the solution, as LiveCodeBench and APPS do),
-//! `compare` ([`compare::CompareOptions`]), `checker` (`{"language": .., "code": ..}`,
-//! a program that gets `argv = [name, input, actual, expected]` as files and exits 0 to accept),
-//! `limits` ([`CodeLimits`] fields), `stop_at_first_failure` (bool).
+//! `compare` ([`compare::CompareOptions`]), `checker` (a program that judges stdio
+//! outputs: `{"language", "code" | "files", "convention": "rlvr" | "testlib" | "kattis"}`, see
+//! [`checker`]), `file_io` (`{"input": "input.txt", "output": "output.txt"}`, see [`fileio`]),
+//! `limits` ([`CodeLimits`] fields), `stop_at_first_failure` (bool). `interactor` (interactive
+//! problems) is recognised and refused with a clear error: not implemented yet.
 //!
 //! # Verdicts
 //! Per test: `AC`, `WA`, `TLE`, `MLE`, `OLE`, `RE`, `CE`, with fuel, wall time, peak memory, the
@@ -44,8 +46,10 @@
 //! ```
 
 pub mod admission;
+pub mod checker;
 pub mod compare;
 pub mod compile;
+pub mod fileio;
 pub mod lang;
 pub mod layout;
 pub mod limits;
@@ -59,8 +63,10 @@ mod cases;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use checker::{Checker, Convention};
 pub use compare::{CompareMode, CompareOptions};
 pub use compile::BuildError;
+pub use fileio::FileIo;
 pub use lang::{LANGUAGES, Language, language};
 pub use limits::CodeLimits;
 pub use sandbox::{LimitKind, Sandbox};
@@ -116,6 +122,9 @@ pub struct TestResult {
     pub peak_memory: u64,
     /// The end of stderr.
     pub stderr_tail: String,
+    /// Partial credit a checker gave (testlib points, exit 7); the test itself is then not `AC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<f64>,
 }
 
 /// What the code verifier concluded about one sample.
@@ -171,6 +180,14 @@ pub enum TestsError {
     /// Not exactly one of `stdio`, `call`, `script`, `pytest`.
     #[error("tests must have exactly one of `stdio`, `call`, `script`, `pytest`")]
     Kind,
+    /// A test form this verifier recognises but does not run (yet).
+    #[error("tests.{field}: {message}")]
+    Unsupported {
+        /// The field, e.g. `interactor`.
+        field: String,
+        /// What is missing.
+        message: String,
+    },
     /// More tests than [`CodeLimits::tests`].
     #[error("{count} tests, over the limit of {limit} (tests)")]
     TooMany {
@@ -206,15 +223,6 @@ pub enum Suite {
     Pytest(String),
 }
 
-/// An output checker program.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Checker {
-    /// Its language.
-    pub language: String,
-    /// Its source.
-    pub code: String,
-}
-
 /// A parsed `tests` object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestSpec {
@@ -224,6 +232,8 @@ pub struct TestSpec {
     pub compare: CompareOptions,
     /// An optional checker for stdio tests.
     pub checker: Option<Checker>,
+    /// Files instead of stdin/stdout, for stdio tests.
+    pub file_io: Option<FileIo>,
     /// The limits for this sample.
     pub limits: CodeLimits,
     /// Stop at the first failure.
@@ -321,14 +331,19 @@ impl TestSpec {
         };
         let checker = match map.get("checker") {
             None | Some(Value::Null) => None,
-            Some(v) => {
-                let code = v.get("code").ok_or_else(|| invalid("checker.code", "is missing".into()))?;
-                let language = v.get("language").map(|l| string(l, "checker.language")).transpose()?;
-                Some(Checker {
-                    language: language.unwrap_or_else(|| "python".into()),
-                    code: string(code, "checker.code")?,
-                })
-            }
+            Some(v) => Some(Checker::parse(v, "checker")?),
+        };
+        if map.get("interactor").is_some_and(|v| !v.is_null()) {
+            return Err(TestsError::Unsupported {
+                field: "interactor".into(),
+                message: "interactive problems (a submission and an interactor connected by pipes) are not \
+                          implemented yet; this sample cannot be judged"
+                    .into(),
+            });
+        }
+        let file_io = match map.get("file_io") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(FileIo::parse(v)?),
         };
         let limits = match map.get("limits") {
             None | Some(Value::Null) => config.limits,
@@ -345,7 +360,7 @@ impl TestSpec {
             }
         };
         let prelude = map.get("prelude").filter(|v| !v.is_null()).map(|v| string(v, "prelude")).transpose()?;
-        let spec = TestSpec { suite, compare, checker, limits, stop_at_first_failure, prelude };
+        let spec = TestSpec { suite, compare, checker, file_io, limits, stop_at_first_failure, prelude };
         if spec.len() as u64 > spec.limits.tests {
             return Err(TestsError::TooMany { count: spec.len(), limit: spec.limits.tests });
         }
@@ -453,6 +468,7 @@ fn judge_in_sandbox(sandbox: &Sandbox, lang: &dyn Language, code: &str, spec: &T
                     wall_ms: 0.0,
                     peak_memory: 0,
                     stderr_tail: String::new(),
+                    points: None,
                 })
                 .collect();
             return CodeReport {
@@ -467,15 +483,10 @@ fn judge_in_sandbox(sandbox: &Sandbox, lang: &dyn Language, code: &str, spec: &T
         Err(e) => return CodeReport::error(None, e.to_string()),
     };
     let checker = match (&spec.suite, &spec.checker) {
-        (Suite::Stdio(_), Some(checker)) => {
-            let Some(checker_lang) = language(&checker.language) else {
-                return CodeReport::error(None, format!("unknown checker language `{}`", checker.language));
-            };
-            match checker_lang.build_main(&cx, &checker.code) {
-                Ok(p) => Some(p),
-                Err(e) => return CodeReport::error(None, format!("checker: {e}")),
-            }
-        }
+        (Suite::Stdio(_), Some(checker)) => match checker.build(&cx) {
+            Ok(p) => Some(p),
+            Err(e) => return CodeReport::error(None, e),
+        },
         _ => None,
     };
     let mut results = Vec::with_capacity(total);
@@ -521,7 +532,12 @@ fn run_test(
     index: usize,
 ) -> Result<TestResult, String> {
     let limits = &spec.limits;
+    let file_io = match &spec.suite {
+        Suite::Stdio(_) => spec.file_io.as_ref(),
+        _ => None,
+    };
     let (args, stdin): (Vec<String>, &[u8]) = match &spec.suite {
+        Suite::Stdio(_) if file_io.is_some_and(|io| io.input.is_some()) => (program.args.clone(), b""),
         Suite::Stdio(cases) => (program.args.clone(), cases[index].0.as_bytes()),
         Suite::Call { .. } => {
             let mut args = program.args.clone();
@@ -530,16 +546,60 @@ fn run_test(
         }
         Suite::Script { .. } | Suite::Pytest(_) => (program.args.clone(), b""),
     };
-    let out = run_once(sandbox, program, &args, stdin, &program.files, limits)?;
+    let out = match (file_io, &spec.suite) {
+        (Some(io), Suite::Stdio(cases)) => {
+            let files: Vec<(String, Vec<u8>)> =
+                io.input.iter().map(|name| (name.clone(), cases[index].0.as_bytes().to_vec())).collect();
+            let workdir = sandbox::Workdir { guest: fileio::WORKDIR, files: &files };
+            let input = RunInput {
+                args: &args,
+                stdin,
+                files: &program.files,
+                ro_dirs: &program.ro_dirs,
+                scratch: false,
+                entry: program.entry,
+            };
+            sandbox.run_with_workdir(&program.module, &input, limits, Some(&workdir)).map_err(|e| e.to_string())?
+        }
+        _ => run_once(sandbox, program, &args, stdin, &program.files, limits)?,
+    };
+    let mut points = None;
     let (verdict, limit, message) = match &spec.suite {
         Suite::Stdio(cases) => match failure(&out) {
             Some(f) => f,
             None => {
-                let actual = String::from_utf8_lossy(&out.stdout);
+                let actual = match file_io.and_then(|io| io.output.as_ref()) {
+                    None => Some(String::from_utf8_lossy(&out.stdout)),
+                    Some(name) => out
+                        .workdir_files
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, bytes)| String::from_utf8_lossy(bytes)),
+                };
                 let expected = &cases[index].1;
-                match checker {
-                    Some(checker) => check_with(sandbox, checker, &cases[index].0, &actual, expected, limits)?,
-                    None => match compare::compare_output(&actual, expected, &spec.compare) {
+                match (actual, checker, &spec.checker) {
+                    (None, _, _) => (
+                        TestVerdict::WA,
+                        None,
+                        Some(format!(
+                            "the program wrote no `{}`",
+                            file_io.and_then(|io| io.output.as_deref()).unwrap_or_default()
+                        )),
+                    ),
+                    (Some(actual), Some(program), Some(spec_checker)) => {
+                        let outcome = checker::check(
+                            sandbox,
+                            program,
+                            spec_checker.convention,
+                            &cases[index].0,
+                            &actual,
+                            expected,
+                            limits,
+                        )?;
+                        points = outcome.points;
+                        (outcome.verdict, None, outcome.message)
+                    }
+                    (Some(actual), _, _) => match compare::compare_output(&actual, expected, &spec.compare) {
                         Ok(()) => (TestVerdict::AC, None, None),
                         Err(m) => (TestVerdict::WA, None, Some(m.0)),
                     },
@@ -558,6 +618,7 @@ fn run_test(
         wall_ms: out.wall.as_secs_f64() * 1e3,
         peak_memory: out.peak_memory,
         stderr_tail: compile::tail(&String::from_utf8_lossy(&out.stderr), 1000),
+        points,
     })
 }
 
@@ -681,35 +742,6 @@ fn call_verdict(out: &RunOutput, index: usize, expected: &Value, opts: &CompareO
         }
         Err(e) => (TestVerdict::WA, None, Some(format!("result is not JSON: {e}"))),
     }
-}
-
-fn check_with(
-    sandbox: &Sandbox,
-    checker: &Program,
-    input: &str,
-    actual: &str,
-    expected: &str,
-    limits: &CodeLimits,
-) -> Result<Decision, String> {
-    let files = [
-        ("input".to_string(), input.as_bytes().to_vec()),
-        ("actual".to_string(), actual.as_bytes().to_vec()),
-        ("expected".to_string(), expected.as_bytes().to_vec()),
-    ];
-    let mut files_all = checker.files.clone();
-    files_all.extend(files);
-    let mut args = checker.args.clone();
-    args.extend(["/.rlvr/input", "/.rlvr/actual", "/.rlvr/expected"].map(String::from));
-    let out = run_once(sandbox, checker, &args, input.as_bytes(), &files_all, limits)?;
-    Ok(match out.exit {
-        Exit::Status(0) => (TestVerdict::AC, None, None),
-        Exit::Status(_) => (
-            TestVerdict::WA,
-            None,
-            Some(format!("checker rejected the output: {}", compile::tail(&String::from_utf8_lossy(&out.stdout), 300))),
-        ),
-        _ => return Err(format!("the checker itself failed: {:?}", out.exit)),
-    })
 }
 
 #[cfg(test)]

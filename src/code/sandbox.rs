@@ -136,6 +136,17 @@ pub struct RunInput<'a> {
     pub entry: Entry,
 }
 
+/// A fresh writable directory for one run, mounted at `guest` (e.g. `/` for file I/O problems, so
+/// `fopen("output.txt")` lands there; `/feedback` for a Kattis validator), holding `files` at the
+/// start. The regular files in it after the run come back in [`RunOutput::workdir_files`].
+#[derive(Debug, Clone, Copy)]
+pub struct Workdir<'a> {
+    /// Where the guest sees it.
+    pub guest: &'a str,
+    /// Files placed in it before the run.
+    pub files: &'a [(String, Vec<u8>)],
+}
+
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
@@ -159,6 +170,9 @@ pub struct RunOutput {
     pub finished: Option<i32>,
     /// Results handed over with `rlvr.emit`: `(test index, serialised value)` in call order.
     pub emitted: Vec<(i32, Vec<u8>)>,
+    /// The regular files in the run's [`Workdir`] afterwards, by name, at most `output_bytes` in all
+    /// (a file past that is cut to what fits).
+    pub workdir_files: Vec<(String, Vec<u8>)>,
 }
 
 /// The sandbox state of one run.
@@ -411,10 +425,24 @@ impl Sandbox {
         input: &RunInput<'_>,
         limits: &CodeLimits,
     ) -> Result<RunOutput, SandboxError> {
+        self.run_with_workdir(pre, input, limits, None)
+    }
+
+    /// [`Sandbox::run`] with a writable [`Workdir`].
+    pub fn run_with_workdir(
+        &self,
+        pre: &InstancePre<Guest>,
+        input: &RunInput<'_>,
+        limits: &CodeLimits,
+        workdir: Option<&Workdir<'_>>,
+    ) -> Result<RunOutput, SandboxError> {
         // Wait for a slot before the clock starts (see `admission`): the wall-clock backstop then
         // sees about the same machine at any load.
         let _slot = super::admission::global().acquire();
-        let files = RunFiles::place(input)?;
+        let mut files = RunFiles::place(input)?;
+        if let Some(workdir) = workdir {
+            files.place_workdir(workdir)?;
+        }
         let stdout = MemoryOutputPipe::new(limits.output_bytes as usize + 1);
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes as usize);
         let clock = Arc::new(AtomicU64::new(0));
@@ -435,6 +463,9 @@ impl Sandbox {
         }
         if let Some(scratch) = &files.scratch {
             b.preopened_dir(scratch, "/tmp", FsPerms::ReadWrite).map_err(|e| SandboxError::Io(e.to_string()))?;
+        }
+        if let (Some(dir), Some(workdir)) = (&files.workdir, workdir) {
+            b.preopened_dir(dir, workdir.guest, FsPerms::ReadWrite).map_err(|e| SandboxError::Io(e.to_string()))?;
         }
         let guest = Guest {
             wasi: b.build_p1(),
@@ -457,8 +488,17 @@ impl Sandbox {
         let out_cap = limits.output_bytes as usize;
         store.set_epoch_deadline(1);
         let mut ticks = 0u64;
+        let work_probe = files.workdir.clone();
         store.epoch_deadline_callback(move |mut ctx| {
             ticks += 1;
+            // Files written to a workdir count against the output limit, checked every tick: the
+            // directory is on tmpfs, and a flood must not fill the host's memory.
+            if let Some(dir) = &work_probe
+                && dir_bytes(dir, 0) > out_cap as u64
+            {
+                ctx.data_mut().limit_hit = Some(LimitKind::Output);
+                return Ok(UpdateDeadline::Interrupt);
+            }
             // Reading the pipe copies it, so look every 10th tick: a flood stops within ~100 ms.
             if ticks.is_multiple_of(10) && out_probe.contents().len() > out_cap {
                 ctx.data_mut().limit_hit = Some(LimitKind::Output);
@@ -472,13 +512,14 @@ impl Sandbox {
             Ok(UpdateDeadline::Continue(1))
         });
         let exit = run_entry(&mut store, pre, input.entry);
+        let workdir_over = files.workdir.as_ref().is_some_and(|dir| dir_bytes(dir, 0) > out_cap as u64);
         let elapsed = started.elapsed();
         let fuel = limits.fuel - store.get_fuel().unwrap_or(0);
         let guest = store.data();
         let stdout = out_probe_contents(&stdout);
         let exit = match (exit, guest.limit_hit) {
             (_, Some(limit)) => Exit::Limit(limit),
-            (exit, None) if stdout.len() > out_cap => {
+            (exit, None) if stdout.len() > out_cap || workdir_over => {
                 let _ = exit;
                 Exit::Limit(LimitKind::Output)
             }
@@ -495,6 +536,7 @@ impl Sandbox {
             memory_refused: guest.limiter.refused,
             finished: guest.finished,
             emitted: guest.emitted.clone(),
+            workdir_files: files.read_workdir(limits.output_bytes as usize),
         })
     }
 }
@@ -531,6 +573,8 @@ struct RunFiles {
     names: Vec<PathBuf>,
     /// A fresh writable directory for `/tmp`, when the run asked for one.
     scratch: Option<PathBuf>,
+    /// The run's [`Workdir`] on the host, when it has one.
+    workdir: Option<PathBuf>,
 }
 
 impl RunFiles {
@@ -556,7 +600,7 @@ impl RunFiles {
             std::fs::write(root.join("rlvr/stdin"), input.stdin).map_err(io)?;
         }
         let dir = root.join("rlvr");
-        let mut files = RunFiles { dir, names: Vec::new(), scratch: None };
+        let mut files = RunFiles { dir, names: Vec::new(), scratch: None, workdir: None };
         for (name, bytes) in input.files {
             let path = files.dir.join(name);
             std::fs::write(&path, bytes).map_err(io)?;
@@ -573,8 +617,45 @@ impl RunFiles {
     }
 }
 
+impl RunFiles {
+    fn place_workdir(&mut self, workdir: &Workdir<'_>) -> Result<(), SandboxError> {
+        let io = |e: std::io::Error| SandboxError::Io(e.to_string());
+        let dir = self.dir.parent().unwrap_or(&self.dir).join("work");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(io)?;
+        self.workdir = Some(dir.clone());
+        for (name, bytes) in workdir.files {
+            std::fs::write(dir.join(name), bytes).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// The regular files of the workdir (not following links), sorted by name, `cap` bytes in all.
+    fn read_workdir(&self, cap: usize) -> Vec<(String, Vec<u8>)> {
+        let Some(dir) = &self.workdir else { return Vec::new() };
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_file())).collect())
+            .unwrap_or_default();
+        entries.sort_by_key(|e| e.file_name());
+        let mut left = cap;
+        let mut out = Vec::new();
+        for entry in entries {
+            let Ok(file) = std::fs::File::open(entry.path()) else { continue };
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::Read::take(file, left as u64 + 1), &mut bytes);
+            bytes.truncate(left);
+            left -= bytes.len();
+            out.push((entry.file_name().to_string_lossy().into_owned(), bytes));
+        }
+        out
+    }
+}
+
 impl Drop for RunFiles {
     fn drop(&mut self) {
+        if let Some(workdir) = &self.workdir {
+            let _ = std::fs::remove_dir_all(workdir);
+        }
         for path in &self.names {
             let _ = std::fs::remove_file(path);
         }
@@ -582,6 +663,20 @@ impl Drop for RunFiles {
             let _ = std::fs::remove_dir_all(scratch);
         }
     }
+}
+
+/// Bytes of the regular files under `dir` (at most 8 levels deep; links are not followed).
+fn dir_bytes(dir: &Path, depth: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut total = 0u64;
+    for entry in entries.flatten() {
+        match entry.file_type() {
+            Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+            Ok(t) if t.is_dir() && depth < 8 => total += dir_bytes(&entry.path(), depth + 1),
+            _ => {}
+        }
+    }
+    total
 }
 
 fn out_probe_contents(pipe: &MemoryOutputPipe) -> Vec<u8> {

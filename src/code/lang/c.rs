@@ -72,7 +72,21 @@ const CXX_EH_SOURCES: &[(&str, &[u8])] = vendored![
     "libunwind/include/unwind_itanium.h",
     "libunwind/src/Unwind-wasm.c",
     "libunwind/src/config.h",
+    "rlvr_new.cpp",
+    "rlvr_fstream.cpp",
 ];
+
+/// rlvr's override of libc++'s `__config_site` (file streams on; see the file).
+const LIBCXX_CONFIG: &[u8] = include_bytes!("../../../verifiers/runtimes/libcxx-config/__config_site");
+/// Where the override sits in the compiler sandbox (searched before libc++'s own headers).
+const LIBCXX_CONFIG_DIR: &str = "/src/libcxx-config";
+/// testlib.h (`verifiers/runtimes/testlib/`, MIT), offered to every C++ build as `#include "testlib.h"`.
+pub const TESTLIB_H: &str = include_str!("../../../verifiers/runtimes/testlib/testlib.h");
+
+/// Flags that keep allocation observable: clang may otherwise delete a `malloc` whose result is only
+/// tested against NULL (and fold the test to "non-NULL"), so a loop that allocates until malloc fails
+/// never sees the failure the memory limit produces; native judges' GCC builds keep such calls.
+const ALLOC_FLAGS: [&str; 3] = ["-fno-builtin-malloc", "-fno-builtin-calloc", "-fno-builtin-realloc"];
 
 fn clang_argv(driver: &str) -> Vec<String> {
     [driver, "--target=wasm32-wasi", "-Wno-deprecated", "--sysroot=/sysroot", "-O2", "-fdiagnostics-color=never"]
@@ -98,6 +112,8 @@ fn cxx_eh_object(cx: &BuildContext<'_>) -> Result<Arc<Vec<u8>>, BuildError> {
             "-std=c++20",
             "-nostdinc++",
             "-isystem",
+            LIBCXX_CONFIG_DIR,
+            "-isystem",
             LIBCXX_INCLUDE,
             "-Ilibcxxabi/src",
             "-Ilibunwind/include",
@@ -111,6 +127,8 @@ fn cxx_eh_object(cx: &BuildContext<'_>) -> Result<Arc<Vec<u8>>, BuildError> {
             "libcxxabi/src/cxa_personality.cpp",
             "libcxx/src/string.cpp",
             "rlvr_eh.cpp",
+            "rlvr_new.cpp",
+            "rlvr_fstream.cpp",
             "-nostdlib",
             "-nostartfiles",
             "-r",
@@ -122,7 +140,11 @@ fn cxx_eh_object(cx: &BuildContext<'_>) -> Result<Arc<Vec<u8>>, BuildError> {
     let job = CompileJob {
         language: "cpp-eh-runtime",
         argv,
-        sources: CXX_EH_SOURCES.iter().map(|(name, bytes)| (name.to_string(), *bytes)).collect(),
+        sources: CXX_EH_SOURCES
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), *bytes))
+            .chain([("libcxx-config/__config_site".to_string(), LIBCXX_CONFIG)])
+            .collect(),
         output: "rlvr_eh.o",
         mounts: sysroot_mounts(),
     };
@@ -138,25 +160,51 @@ pub fn clang_build(
     source: &str,
     reactor: bool,
 ) -> Result<Program, BuildError> {
-    let (driver, std, main_file, shim_file, language) = match dialect {
-        Dialect::C => ("clang-22", "-std=gnu17", "main.c", "rlvr_stdin.c", "c"),
-        Dialect::Cpp => ("clang++-22", "-std=gnu++17", "main.cpp", "rlvr_stdin.cc", "cpp"),
+    let main_file = match dialect {
+        Dialect::C => "main.c",
+        Dialect::Cpp => "main.cpp",
     };
+    clang_build_files(cx, dialect, &[(main_file, source)], reactor)
+}
+
+/// Whether a file name is a C or C++ translation unit (the rest of a multi-file build are headers).
+pub fn is_translation_unit(name: &str) -> bool {
+    [".c", ".cc", ".cpp", ".cxx", ".c++", ".C"].iter().any(|ext| name.ends_with(ext))
+}
+
+/// Compiles several C or C++ files (every translation unit among them, plus the stdin shim; the
+/// others are headers found by `#include "name"`) and loads the program. The first file is the one
+/// `source_bytes` counts and names the module. `testlib.h` is on the include path of C++ builds.
+pub fn clang_build_files(
+    cx: &BuildContext<'_>,
+    dialect: Dialect,
+    files: &[(&str, &str)],
+    reactor: bool,
+) -> Result<Program, BuildError> {
+    let (driver, std, shim_file, language) = match dialect {
+        Dialect::C => ("clang-22", "-std=gnu17", "rlvr_stdin.c", "c"),
+        Dialect::Cpp => ("clang++-22", "-std=gnu++17", "rlvr_stdin.cc", "cpp"),
+    };
+    let main_file = files.first().map_or("main.c", |(name, _)| *name);
     let mut argv = clang_argv(driver);
     argv.push(std.into());
+    argv.extend(ALLOC_FLAGS.map(String::from));
     let eh_object;
-    let mut sources = vec![
-        (main_file.to_string(), source.as_bytes()),
+    let mut sources: Vec<(String, &[u8])> =
+        files.iter().map(|(name, text)| (name.to_string(), text.as_bytes())).collect();
+    sources.extend([
         (shim_file.to_string(), STDIN_SHIM.as_bytes()),
         ("include/bits/stdc++.h".to_string(), BITS_STDCXX.as_bytes()),
-    ];
+    ]);
     if dialect == Dialect::Cpp {
         eh_object = cxx_eh_object(cx)?;
         sources.push(("rlvr_eh.o".to_string(), eh_object.as_slice()));
+        sources.push(("libcxx-config/__config_site".to_string(), LIBCXX_CONFIG));
+        sources.push(("include/testlib.h".to_string(), TESTLIB_H.as_bytes()));
         argv.extend(CXX_EH_FLAGS.map(String::from));
         // Debian links libc++ into the wasm32 libdir with relative symlinks that point outside the
         // private sysroot, so name libc++'s real directory.
-        argv.extend(["-nostdinc++", "-isystem", LIBCXX_INCLUDE].map(String::from));
+        argv.extend(["-nostdinc++", "-isystem", LIBCXX_CONFIG_DIR, "-isystem", LIBCXX_INCLUDE].map(String::from));
         argv.push(format!("-L{LIBCXX_LIB}"));
     }
     argv.extend(
@@ -166,11 +214,11 @@ pub fn clang_build(
             "-D_WASI_EMULATED_SIGNAL",
             "-D_WASI_EMULATED_PROCESS_CLOCKS",
             "-D_WASI_EMULATED_GETPID",
-            main_file,
-            shim_file,
         ]
         .map(String::from),
     );
+    argv.extend(files.iter().filter(|(name, _)| is_translation_unit(name)).map(|(name, _)| name.to_string()));
+    argv.push(shim_file.into());
     if dialect == Dialect::Cpp {
         argv.push("rlvr_eh.o".into());
     }

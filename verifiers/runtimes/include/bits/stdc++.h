@@ -30,6 +30,7 @@
 #include <chrono>
 #include <complex>
 #include <deque>
+#include <fstream>
 #include <exception>
 #include <functional>
 #include <initializer_list>
