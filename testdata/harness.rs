@@ -630,7 +630,9 @@ fn collect_cases() -> Result<Vec<Case>, String> {
     let entries = std::fs::read_dir(&root).map_err(|e| format!("cannot list {}: {e}", root.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
+        // `testdata/train/` holds the trainer's inputs (datasets, chat-template renders), run by
+        // `tests/train.rs` and the `train` unit tests, not scoring cases.
+        if path.is_dir() && !path.ends_with("train") {
             walk_jsonl(&path, &mut files)?;
         }
     }

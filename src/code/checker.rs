@@ -185,10 +185,20 @@ impl Checker {
             "c" => lang::c::clang_build_files(cx, lang::c::Dialect::C, &files, false),
             "cpp" => lang::c::clang_build_files(cx, lang::c::Dialect::Cpp, &files, false),
             _ if files.len() == 1 => language.build_main(cx, files[0].1),
-            "python" => language.build_main(cx, files[0].1).map(|mut program| {
-                program.files.extend(files[1..].iter().map(|(n, t)| (n.replace('/', "_"), t.as_bytes().to_vec())));
-                program
-            }),
+            // The runtime does not put the script's directory on `sys.path`, so the checker's
+            // other files (placed beside it in `/.rlvr`) are importable only with it added.
+            "python" => language
+                .build_main(
+                    cx,
+                    &format!(
+                        "import sys as _rlvr_sys\n_rlvr_sys.path.insert(0, \"/.rlvr\")\ndel _rlvr_sys\n{}",
+                        files[0].1
+                    ),
+                )
+                .map(|mut program| {
+                    program.files.extend(files[1..].iter().map(|(n, t)| (n.replace('/', "_"), t.as_bytes().to_vec())));
+                    program
+                }),
             other => Err(BuildError::Unsupported(format!("a {other} checker must be one file (`code`)"))),
         };
         built.map_err(|e| match e {

@@ -55,6 +55,7 @@ fn result(index: usize, verdict: TestVerdict, message: Option<String>, out: Opti
         wall_ms: out.map_or(0.0, |o| o.wall.as_secs_f64() * 1e3),
         peak_memory: out.map_or(0, |o| o.peak_memory),
         stderr_tail: out.map_or(String::new(), |o| compile::tail(&String::from_utf8_lossy(&o.stderr), 1000)),
+        points: None,
     }
 }
 
