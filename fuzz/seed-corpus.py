@@ -25,7 +25,11 @@ def seed(target: str, data: bytes) -> None:
 
 def main() -> int:
     count = 0
+    # `/v1/score` seeds: batches of 8 math samples, and one batch of two Python code samples. A batch
+    # of compiled-language submissions (clang/rustc runs of seconds each, a template bomb among them)
+    # cannot be judged inside libFuzzer's 10 s per input; `sample_line` feeds those one at a time.
     samples = []
+    code_samples = []
     for path in sorted((root / "testdata").rglob("*.jsonl")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if not line.strip():
@@ -48,13 +52,16 @@ def main() -> int:
             tests = case.get("tests")
             if isinstance(tests, dict):
                 seed("code_spec", json.dumps(tests).encode())
-            if isinstance(completion, str) and len(samples) < 64:
+            if isinstance(completion, str) and "code" not in path.parts and len(samples) < 64:
                 samples.append(case)
+            if isinstance(completion, str) and case.get("language") == "python" and len(code_samples) < 2:
+                code_samples.append(case)
             count += 1
     for path in sorted((root / "verifiers").glob("*.toml")):
         seed("recipe", path.read_bytes())
     for k in range(0, len(samples), 8):
         seed("server_body", b"\x00" + json.dumps({"samples": samples[k : k + 8]}).encode())
+    seed("server_body", b"\x00" + json.dumps({"samples": code_samples}).encode())
     seed("server_body", b"\x02" + json.dumps({"code": "print(1)", "language": "python", "run_timeout": 1}).encode())
     seed("server_body", b"\x02" + json.dumps({"code": "x", "language": "cpp", "compile_timeout": 61}).encode())
     rng = random.Random(2026)
