@@ -78,7 +78,8 @@ def gold_parses(gold: str) -> bool:
     """Whether `gold` parses as a gold answer."""
 
 def openrlhf_response(query: str, prompt: Optional[str] = None) -> str:
-    """The response inside an OpenRLHF query, by the server's `/get_reward` rule."""
+    """The response inside an OpenRLHF query, by the server's `/get_reward` rule; `ValueError`
+    when it cannot be told apart from the prompt."""
 
 def extract_gold(gold: str) -> str:
     """The answer text the engine reads from a gold (`\\boxed{2}` gives `2`)."""

@@ -312,15 +312,19 @@ fn gold_parses(gold: String) -> bool {
     rlvr::math::parse_gold(&gold, &MATH).is_ok()
 }
 
-/// The response inside an OpenRLHF query (prompt + response as one string), by `/get_reward`'s
-/// rule: the text after `prompt` when the query starts with it, else the whole query.
+/// The response inside an OpenRLHF query (prompt + response decoded as one string), found by
+/// `rlvr serve`'s `/get_reward` rule ([`rlvr::server::openrlhf::find_response`]): after the prompt
+/// when the query starts with it, else after the prompt's tail (whitespace and special tokens
+/// ignored). Raises `ValueError` when the response cannot be told apart from the prompt, so that
+/// text the model did not write is never scored.
 #[pyfunction]
 #[pyo3(signature = (query, prompt=None))]
-fn openrlhf_response(query: String, prompt: Option<String>) -> String {
-    // The same rule as src/server/routes.rs `get_reward` (inline there today).
-    match prompt.as_deref().and_then(|p| query.strip_prefix(p)) {
-        Some(rest) => rest.to_string(),
-        None => query,
+fn openrlhf_response(query: String, prompt: Option<String>) -> PyResult<String> {
+    match prompt {
+        None => Ok(query),
+        Some(prompt) => rlvr::server::openrlhf::find_response(&query, &prompt)
+            .map(str::to_string)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string())),
     }
 }
 
