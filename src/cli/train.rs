@@ -59,9 +59,10 @@ pub struct TrainArgs {
     /// Passes over the dataset when `max_steps` is 0.
     #[arg(long)]
     pub num_train_epochs: Option<usize>,
-    /// Weights and activations: f32 (bf16/f16 are the GPU path, not implemented yet).
-    #[arg(long, default_value = "f32")]
-    pub dtype: String,
+    /// Weights and activations during generation and training (bf16 on a GPU, as TRL's `bf16`);
+    /// master weights, AdamW state, norms, softmax and logits stay f32.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: crate::train::grpo::ComputeDtype,
     /// Held-out prompts generated together.
     #[arg(long)]
     pub eval_batch_size: Option<usize>,
@@ -189,6 +190,7 @@ pub(super) fn run(a: TrainArgs) -> Result<ExitCode> {
     );
     set!(a.save_steps => o.save_steps);
     g.mask_truncated_completions |= a.mask_truncated_completions;
+    g.dtype = a.dtype;
     o.sft_checkpoint = a.sft_checkpoint.clone();
     let summary = match &a.resume {
         Some(dir) => arithmetic::resume(dir, &rewards, &a.recipe, &a.out, &device)?,
@@ -241,6 +243,7 @@ fn run_options(a: &TrainArgs) -> Result<crate::train::run::RunOptions> {
     g.loss.max_completion_length = g.max_completion_length;
     g.micro_batch_size = batch;
     g.shuffle_rewards = a.shuffle_rewards;
+    g.dtype = a.dtype;
     g.mask_truncated_completions |= a.mask_truncated_completions;
     let completions = batch * accumulation;
     g.prompts_per_step = match a.prompts_per_step {
@@ -270,11 +273,6 @@ fn dataset_run(a: &TrainArgs) -> Result<ExitCode> {
     use crate::train::task::dataset::{self, PromptFormat};
     use crate::train::{checkpoint, hf, reward::EngineRewards, run};
     set_threads(a.threads)?;
-    anyhow::ensure!(
-        a.dtype == "f32",
-        "--dtype {}: only f32 is implemented (bf16/f16 weights with f32 master weights are the unfinished GPU path)",
-        a.dtype
-    );
     let book = recipe_book(a.recipes.as_ref())?;
     let rewards = EngineRewards::new(Engine::with_recipes(EngineConfig::default(), book), &a.recipe)?;
     let device = crate::train::parse_device(&a.device)?;

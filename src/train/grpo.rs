@@ -58,6 +58,34 @@ pub struct GrpoConfig {
     pub optimizer: AdamWConfig,
     /// The control experiment: permute rewards across the batch before computing advantages.
     pub shuffle_rewards: bool,
+    /// Weights and activations during generation and the forward/backward pass; the master
+    /// weights and AdamW state stay f32 whatever this is.
+    #[serde(default)]
+    pub dtype: ComputeDtype,
+}
+
+/// The dtype a model computes in (TRL's `bf16` / `fp16` flags; `--dtype`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeDtype {
+    /// 32-bit floats throughout.
+    #[default]
+    F32,
+    /// bfloat16 weights and activations (f32 norms, softmax, logits and master weights).
+    Bf16,
+    /// float16 weights and activations (f32 norms, softmax, logits and master weights).
+    F16,
+}
+
+impl ComputeDtype {
+    /// The candle dtype.
+    pub fn dtype(self) -> DType {
+        match self {
+            ComputeDtype::F32 => DType::F32,
+            ComputeDtype::Bf16 => DType::BF16,
+            ComputeDtype::F16 => DType::F16,
+        }
+    }
 }
 
 impl Default for GrpoConfig {
@@ -77,6 +105,7 @@ impl Default for GrpoConfig {
             micro_batch_size: 64,
             optimizer: AdamWConfig::default(),
             shuffle_rewards: false,
+            dtype: ComputeDtype::F32,
         }
     }
 }
@@ -222,8 +251,11 @@ impl<'a> Trainer<'a> {
         device: Device,
     ) -> Result<Trainer<'a>, TrainError> {
         config.validate()?;
-        let reference =
-            if config.loss.beta > 0.0 { Some(Model::frozen_copy(&model_config, &weights, &device)?) } else { None };
+        let reference = if config.loss.beta > 0.0 {
+            Some(Model::frozen_copy_in(&model_config, &weights, &device, config.dtype.dtype())?)
+        } else {
+            None
+        };
         let optimizer = AdamW::new(&weights, config.optimizer.clone())?;
         Ok(Trainer {
             model_config,
@@ -303,7 +335,8 @@ impl<'a> Trainer<'a> {
     ) -> Result<StepMetrics, TrainError> {
         let cfg = self.config.clone();
         let g = cfg.num_generations;
-        let model = Model::new(&self.model_config, &self.weights, &self.device)?;
+        // Sampling and the old-policy log-probs need no graph: detached weights.
+        let model = Model::inference(&self.model_config, &self.weights, &self.device, self.config.dtype.dtype())?;
         let rounds = if cfg.dynamic_sampling { cfg.max_num_gen_batches } else { 1 };
         let (mut rollouts, mut scored, mut zero_std) = (Vec::new(), Vec::new(), Vec::new());
         // Rewards (shuffled for the control) of every rollout; `None` for groups left out of the loss.
@@ -455,7 +488,7 @@ impl<'a> Trainer<'a> {
         }
         let scale = LossScale { sequences: keep.len(), active_tokens: total_tokens, micro_batches: chunks.len() };
         for _ in 0..cfg.num_iterations {
-            let model = Model::new(&self.model_config, &self.weights, &self.device)?;
+            let model = Model::new_in(&self.model_config, &self.weights, &self.device, self.config.dtype.dtype())?;
             let mut grads: Gradients = Vec::new();
             let (mut loss_sum, mut kl, mut low, mut high, mut entropy) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for (p, a, old, reference) in &packed {

@@ -199,6 +199,7 @@ pub struct Model {
     lm_head: Tensor,
     cos: Tensor,
     sin: Tensor,
+    dtype: DType,
 }
 
 impl std::fmt::Debug for Model {
@@ -218,35 +219,85 @@ fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     out.reshape(shape)
 }
 
-/// RMSNorm as a composite of differentiable ops (candle-nn's fused `rms_norm` has no backward).
+/// RMSNorm as a composite of differentiable ops (candle-nn's fused `rms_norm` has no backward),
+/// computed in f32 whatever the activations' dtype and cast back before the weight, as
+/// transformers' `LlamaRMSNorm` does.
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+    let dtype = x.dtype();
+    let x = x.to_dtype(DType::F32)?;
     let mean_square = x.sqr()?.mean_keepdim(D::Minus1)?;
-    x.broadcast_div(&(mean_square + eps)?.sqrt()?)?.broadcast_mul(weight)
+    x.broadcast_div(&(mean_square + eps)?.sqrt()?)?.to_dtype(dtype)?.broadcast_mul(weight)
 }
 
 impl Model {
-    /// A model over trainable weights; gradients flow into every `Var`.
+    /// A model over trainable weights in f32; gradients flow into every `Var`.
     pub fn new(config: &ModelConfig, weights: &Weights, device: &Device) -> Result<Model, TrainError> {
+        Model::new_in(config, weights, device, DType::F32)
+    }
+
+    /// A model computing in `dtype` over trainable weights (the f32 master copy): each weight is
+    /// cast once here, and gradients flow back through the cast into the f32 `Var`s, so the
+    /// optimizer state and updates stay in f32. Build a new one after each optimizer step.
+    pub fn new_in(config: &ModelConfig, weights: &Weights, device: &Device, dtype: DType) -> Result<Model, TrainError> {
         let tensors: BTreeMap<String, Tensor> =
             weights.iter().map(|(name, var)| (name.clone(), var.as_tensor().clone())).collect();
-        Model::from_tensors(config, &tensors, device)
+        Model::from_tensors_in(config, &tensors, device, dtype)
+    }
+
+    /// A model for sampling and evaluation over the current weights, computing in `dtype`: the
+    /// tensors are detached (shared storage, no copy), so no op records a backward graph. A model
+    /// over the `Var`s themselves would make every generated step's KV cache hold the graph of
+    /// all the steps before it (on the GPU, 256 tokens of 20 prompts filled 143 GB).
+    pub fn inference(
+        config: &ModelConfig,
+        weights: &Weights,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Model, TrainError> {
+        let tensors: BTreeMap<String, Tensor> =
+            weights.iter().map(|(name, var)| (name.clone(), var.as_tensor().detach())).collect();
+        Model::from_tensors_in(config, &tensors, device, dtype)
     }
 
     /// A frozen copy of trainable weights (a KL reference model): later optimizer steps do not change it.
     pub fn frozen_copy(config: &ModelConfig, weights: &Weights, device: &Device) -> Result<Model, TrainError> {
+        Model::frozen_copy_in(config, weights, device, DType::F32)
+    }
+
+    /// [`Model::frozen_copy`] computing in `dtype`.
+    pub fn frozen_copy_in(
+        config: &ModelConfig,
+        weights: &Weights,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Model, TrainError> {
         let mut tensors = BTreeMap::new();
         for (name, var) in weights {
             tensors.insert(name.clone(), var.as_tensor().copy()?.detach());
         }
-        Model::from_tensors(config, &tensors, device)
+        Model::from_tensors_in(config, &tensors, device, dtype)
     }
 
-    /// A model over the given tensors, checked by name and shape.
+    /// A model over the given tensors in f32, checked by name and shape.
     pub fn from_tensors(
         config: &ModelConfig,
         tensors: &BTreeMap<String, Tensor>,
         device: &Device,
     ) -> Result<Model, TrainError> {
+        Model::from_tensors_in(config, tensors, device, DType::F32)
+    }
+
+    /// A model over the given tensors computing in `dtype` (f32, bf16 or f16): weights, rotary
+    /// tables and activations take `dtype`; RMSNorm, attention softmax and the logits are f32.
+    pub fn from_tensors_in(
+        config: &ModelConfig,
+        tensors: &BTreeMap<String, Tensor>,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Model, TrainError> {
+        if !matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
+            return Err(TrainError::Config(format!("compute dtype {dtype:?}: expected f32, bf16 or f16")));
+        }
         config.validate()?;
         let shapes: BTreeMap<String, Vec<usize>> = config.parameter_shapes().into_iter().collect();
         let get = |name: &str| -> Result<Tensor, TrainError> {
@@ -256,7 +307,7 @@ impl Model {
             {
                 return Err(TrainError::Weights(format!("`{name}` has shape {:?}, expected {shape:?}", t.dims())));
             }
-            Ok(t.clone())
+            Ok(t.to_dtype(dtype)?)
         };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -298,8 +349,9 @@ impl Model {
             layers,
             norm: get("model.norm.weight")?,
             lm_head,
-            cos: freqs.cos()?,
-            sin: freqs.sin()?,
+            cos: freqs.cos()?.to_dtype(dtype)?,
+            sin: freqs.sin()?.to_dtype(dtype)?,
+            dtype,
         })
     }
 
@@ -374,8 +426,9 @@ impl Model {
                 };
                 (expand(&k)?, expand(&v)?)
             };
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
-            let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+            // Scores, mask and softmax in f32 (transformers' eager attention upcasts the same way).
+            let scores = (q.matmul(&k.t()?)? * scale)?.to_dtype(DType::F32)?.broadcast_add(bias)?;
+            let probs = candle_nn::ops::softmax(&scores, D::Minus1)?.to_dtype(self.dtype)?;
             let attn = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, cfg.hidden_size))?;
             x = (x + linear(&attn, &layer.o)?)?;
             let h = rms_norm(&x, &layer.post_norm, cfg.rms_norm_eps)?;
@@ -385,9 +438,14 @@ impl Model {
         Ok(rms_norm(&x, &self.norm, cfg.rms_norm_eps)?)
     }
 
-    /// Logits `(…, vocab)` of hidden states `(…, hidden)`.
+    /// The dtype weights and activations are computed in.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Logits `(…, vocab)` of hidden states `(…, hidden)`, in f32.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor, TrainError> {
-        Ok(linear(hidden, &self.lm_head)?)
+        Ok(linear(hidden, &self.lm_head)?.to_dtype(DType::F32)?)
     }
 }
 
@@ -433,11 +491,14 @@ mod tests {
 
     #[test]
     fn every_weight_receives_a_nonzero_gradient() {
-        for (interleaved, qkv_bias) in [(false, false), (true, false), (false, true)] {
+        let cases = [(false, false, DType::F32), (true, false, DType::F32), (false, true, DType::F32)];
+        // Half precision: gradients flow back through the casts into the f32 master weights.
+        let half = [(false, true, DType::BF16), (true, false, DType::F16)];
+        for (interleaved, qkv_bias, dtype) in cases.into_iter().chain(half) {
             let cfg = ModelConfig { rope_interleaved: interleaved, qkv_bias, ..small() };
             let dev = Device::Cpu;
             let weights = init_weights(&cfg, &mut Rng::new(1), &dev).unwrap();
-            let model = Model::new(&cfg, &weights, &dev).unwrap();
+            let model = Model::new_in(&cfg, &weights, &dev, dtype).unwrap();
             let ids = Tensor::new(&[[3u32, 4, 5, 6, 7], [8, 9, 10, 2, 1]], &dev).unwrap();
             let bias = attention_bias(&[vec![true; 5], vec![false, true, true, true, true]], 0, 5, &dev).unwrap();
             let logits = model.logits(&model.hidden(&ids, 0, &bias, None).unwrap()).unwrap();
@@ -448,11 +509,35 @@ mod tests {
             let grads = loss.backward().unwrap();
             assert_eq!(weights.len(), cfg.parameter_shapes().len());
             for (name, var) in &weights {
-                let g = grads.get(var).unwrap_or_else(|| panic!("{name} got no gradient (interleaved {interleaved})"));
+                let g = grads.get(var).unwrap_or_else(|| panic!("{name} got no gradient ({interleaved}, {dtype:?})"));
+                assert_eq!(g.dtype(), DType::F32, "{name}: the master weight's gradient is f32");
                 let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
                 assert!(norm > 0.0 && norm.is_finite(), "{name}: gradient norm {norm}");
             }
         }
+    }
+
+    #[test]
+    fn half_precision_logits_follow_f32() {
+        let cfg = small();
+        let dev = Device::Cpu;
+        let weights = init_weights(&cfg, &mut Rng::new(4), &dev).unwrap();
+        let ids = Tensor::new(&[[3u32, 4, 5, 6, 7]], &dev).unwrap();
+        let bias = attention_bias(&[vec![true; 5]], 0, 5, &dev).unwrap();
+        let logits = |dtype| {
+            let model = Model::new_in(&cfg, &weights, &dev, dtype).unwrap();
+            assert_eq!(model.dtype(), dtype);
+            model.logits(&model.hidden(&ids, 0, &bias, None).unwrap()).unwrap()
+        };
+        let full = logits(DType::F32);
+        let scale = full.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        for (dtype, tolerance) in [(DType::BF16, 0.05), (DType::F16, 0.01)] {
+            let half = logits(dtype);
+            assert_eq!(half.dtype(), DType::F32, "logits are f32 whatever the compute dtype");
+            let diff = (half - &full).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff <= tolerance * scale.max(1.0), "{dtype:?}: max |Δlogit| {diff} (scale {scale})");
+        }
+        assert!(Model::new_in(&cfg, &weights, &dev, DType::U8).is_err());
     }
 
     #[test]

@@ -333,7 +333,7 @@ fn execute(
             let before = if eval.is_empty() || options.skip_eval_before {
                 None
             } else {
-                let model = Model::new(&pretrained.config, &pretrained.weights, device)?;
+                let model = Model::inference(&pretrained.config, &pretrained.weights, device, g.dtype.dtype())?;
                 let (e, lines) = evaluate(&model, &pretrained, eval, rewards, eval_params, device)?;
                 write_completions(&out.join("eval_before.jsonl"), &lines)?;
                 Some(e)
@@ -420,7 +420,7 @@ fn execute(
     let after = if eval.is_empty() || interrupted {
         None
     } else {
-        let model = Model::new(&pretrained.config, trainer.weights(), device)?;
+        let model = Model::inference(&pretrained.config, trainer.weights(), device, g.dtype.dtype())?;
         let (e, lines) = evaluate(&model, &pretrained, eval, rewards, eval_params, device)?;
         write_completions(&out.join("eval_after.jsonl"), &lines)?;
         Some(e)

@@ -245,7 +245,7 @@ pub fn evaluate(
     seed: u64,
     device: &Device,
 ) -> Result<Evaluation, TrainError> {
-    let model = Model::new(config, weights, device)?;
+    let model = Model::inference(config, weights, device, candle_core::DType::F32)?;
     let mut rng = Rng::new(seed);
     let mut run = |temperature: f64| -> Result<(f64, f64), TrainError> {
         let sampling = SamplingConfig { temperature, top_p: 1.0, max_new_tokens: 24, stop_tokens: vec![tok.eos_id()] };

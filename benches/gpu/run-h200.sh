@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The H200 runs of testdata/train/gpu/, as they ran (device tool: the repo root is the working dir).
+# Carried beside it under .dev/: part00 + part01 (the GGUF, xz, split to fit two transfers), rlvr.xz
+# (benches/gpu/build-cuda.sh), gsm8k_train.jsonl.xz and gsm8k_test500.jsonl (../shared/corpus/math).
+# Modes: `full BUDGET_S` (f32 parity run + transformers parity + bf16 GSM8K run), `long STEPS DTYPE NAME`.
+set -uo pipefail
+R=/tmp/rlvr; mkdir -p $R
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
+if [ ! -x $R/rlvr ] && [ -f .dev/rlvr.xz ]; then xz -dc .dev/rlvr.xz > $R/rlvr && chmod +x $R/rlvr; fi
+[ -f .dev/part01 ] && cp .dev/part01 $R/
+if [ ! -f $R/model.gguf ] && [ -f $R/part00 ] && [ -f $R/part01 ]; then
+  cat $R/part00 $R/part01 | xz -dc > $R/model.gguf
+  echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $R/model.gguf" | sha256sum -c || exit 3
+fi
+[ -f $R/train.jsonl ] || xz -dc .dev/gsm8k_train.jsonl.xz > $R/train.jsonl
+cp .dev/gsm8k_test500.jsonl $R/test500.jsonl
+REPO=$PWD; cd $R
+SYS="Solve the math problem step by step. End with the final answer as a number after ####, like: #### 42"
+common=(--model $R/model.gguf --dataset $R/train.jsonl --map prompt=question --recipe gsm8k --device cuda:0
+  --system-prompt "$SYS" --num-generations 8
+  --temperature 1.0 --eval-batch-size 250 --threads 8)
+mem() { nvidia-smi --query-gpu=memory.used --format=csv,noheader -lms 500 > "$1" & echo $!; }
+export RUST_BACKTRACE=0
+case "$1" in
+diag)
+  head -20 test500.jsonl > test20.jsonl
+  m=$(mem diag-mem.csv)
+  for cfg in "16 64 bf16" "64 256 bf16" "64 256 f32"; do set -- $cfg
+    s0=$SECONDS
+    timeout 150 ./rlvr train "${common[@]}" --per-device-train-batch-size $1 --max-completion-length $2 --eval-dataset test20.jsonl --max-steps 2 --dtype $3 --out runs/diag-$1-$2-$3 2>&1 | grep -v '^ *[0-9]*: \|<unknown>' | cut -c1-600 | head -20
+    echo "== $cfg: $((SECONDS-s0)) s, peak $(sort -n diag-mem.csv | tail -1)"
+  done
+  kill $m
+  ;;
+smoke)
+  ./rlvr train --task arithmetic --device cuda:0 --sft-steps 20 --grpo-steps 3 --eval-prompts 64 --out runs/arith 2>&1 | tail -5
+  head -20 test500.jsonl > test20.jsonl
+  ./rlvr train "${common[@]}" --per-device-train-batch-size 16 --gradient-accumulation-steps 4 --max-completion-length 256 --eval-dataset test20.jsonl --max-steps 3 --dtype f32 --out runs/smoke32 2>&1 | tail -15
+  ./rlvr train "${common[@]}" --per-device-train-batch-size 16 --gradient-accumulation-steps 4 --max-completion-length 256 --eval-dataset test20.jsonl --max-steps 3 --dtype bf16 --out runs/smoke16 2>&1 | tail -15
+  ;;
+full)
+  head -20 test500.jsonl > test20.jsonl
+  m=$(mem full-mem.csv)
+  s0=$SECONDS
+  ./rlvr train "${common[@]}" --per-device-train-batch-size 16 --gradient-accumulation-steps 4 --max-completion-length 256 --eval-dataset test20.jsonl --max-steps 2 --dtype f32 --out runs/parity32 > runs-parity32.log 2>&1
+  grep -v '^ *[0-9]*: \|<unknown>' runs-parity32.log | cut -c1-600 | tail -8; mv runs-parity32.log runs/parity32/run.log
+  echo "== f32 2 steps: $((SECONDS-s0)) s, peak $(sort -n full-mem.csv | tail -1)"; kill $m
+  ck=$(ls -d runs/parity32/checkpoint-* | tail -1)
+  PYTHONUNBUFFERED=1 timeout 120 python3 $REPO/testdata/train/parity/parity.py $ck runs/parity32/eval_after.jsonl 5 > runs/parity32/parity.json 2> runs/parity32/parity.err
+  python3 -c "import json;d=json.load(open('runs/parity32/parity.json'));print('parity', d['identical'], '/', d['prompts'], [r['first_difference'] for r in d['results']])" || tail -5 runs/parity32/parity.err
+  st=$(grep -o 'step 2/2 .*(\([0-9.]*\) s)' runs/parity32/run.log | grep -o '([0-9.]* s)' | tr -d '(s )')
+  steps=$(python3 -c "print(max(5, min(80, int(${2:-270} / max(float('${st:-5}'), 0.5)))))")
+  echo "== step ${st}s -> $steps steps"
+  set -- long $steps bf16 gsm8k-bf16
+  ;&
+long)
+  steps=$2; dtype=$3; name=$4; shift 4
+  m=$(mem runs-$name-mem.csv)
+  /usr/bin/time -v ./rlvr train "${common[@]}" --per-device-train-batch-size 16 --gradient-accumulation-steps 4 --max-completion-length 256 --eval-dataset test500.jsonl --max-steps $steps --dtype $dtype --learning-rate 1e-6 --skip-eval-before "$@" --out runs/$name > runs-$name.log 2>&1
+  kill $m; sort -n runs-$name-mem.csv | tail -1 > runs/$name/peak_gpu_memory.txt; mv runs-$name.log runs/$name/run.log
+  tail -12 runs/$name/run.log
+  ;;
+esac
+tar czf $OUT/runs.tgz --exclude='*.safetensors' runs 2>/dev/null
