@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Largest `run_timeout`/`compile_timeout` (seconds) a /run_code request may ask for.
     #[arg(long, default_value_t = ServerLimits::default().max_code_timeout.as_secs_f64())]
     pub max_code_timeout: f64,
+    /// Seconds a /run_code job may wait for a sandbox slot; past it 504 with Retry-After.
+    #[arg(long, default_value_t = ServerLimits::default().max_sandbox_wait.as_secs_f64())]
+    pub max_sandbox_wait: f64,
     /// Seconds sent in `Retry-After` with 429 answers.
     #[arg(long, default_value_t = ServerLimits::default().retry_after.as_secs_f64())]
     pub retry_after: f64,
@@ -55,6 +58,7 @@ pub(super) fn run(a: ServeArgs) -> Result<ExitCode> {
         max_queued_samples: a.max_queued_samples,
         request_timeout: seconds("request-timeout", a.request_timeout)?,
         max_code_timeout: seconds("max-code-timeout", a.max_code_timeout)?,
+        max_sandbox_wait: seconds("max-sandbox-wait", a.max_sandbox_wait)?,
         retry_after: seconds("retry-after", a.retry_after)?,
         shutdown_grace: seconds("shutdown-grace", a.shutdown_grace)?,
         ..ServerLimits::default()
