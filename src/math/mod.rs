@@ -344,7 +344,7 @@ pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> 
     // removes them, so the space is not read as a list separator.
     let joined = join_thin_spaces(answer);
     let text = extract::extract_gold(&joined);
-    let (mut parsed, err) = prepare(forms::gold_exact_part(&text), &config.limits);
+    let (mut parsed, err) = prepare(gold_exact_part(&text, &config.limits), &config.limits);
     // A multiple-choice gold (`C`, `(C)`, `\text{(C)}`, `(D) Alina`) is read by the extractor's rule
     // (from the text already extracted, unless joining thin spaces changed the gold).
     let letter = match joined {
@@ -360,6 +360,31 @@ pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> 
         return Err(e);
     }
     Ok(Gold { raw: answer.to_string(), answer: text, parsed: Arc::new(parsed) })
+}
+
+/// A gold's exact part ([`forms::gold_exact_part`]: `A \approx 1.36` means `A`), where the decimal
+/// does approximate it: the 5 % a completion's chain `a \approx b` must meet. `13 \approx 1.3` is
+/// read whole, as it is in a completion, so a completion that copies the gold is judged as the gold.
+fn gold_exact_part<'t>(text: &'t str, limits: &MathLimits) -> &'t str {
+    let exact = forms::gold_exact_part(text);
+    if exact.len() < text.len() && approximation_fails(text, limits) { text } else { exact }
+}
+
+/// Whether `text` is `a \approx b` between constants that differ by more than 5 %. Unparsable or
+/// symbolic sides (nothing to evaluate) are not a failure.
+fn approximation_fails(text: &str, limits: &MathLimits) -> bool {
+    let Ok(ast::Expr::Rel(parts, ops)) = parser::parse(text, limits) else { return false };
+    let [a, b] = parts.as_slice() else { return false };
+    if ops != [ast::RelOp::Approx] {
+        return false;
+    }
+    let env = eval::Env { limits, vars: &[], branch: std::cell::Cell::new(false) };
+    match (eval::eval(a, &env).and_then(|v| v.approx()), eval::eval(b, &env).and_then(|v| v.approx())) {
+        (Ok((x, xi)), Ok((y, yi))) => {
+            (x - y).abs() > 0.05 * x.abs().max(y.abs()) || (xi - yi).abs() > 0.05 * xi.abs().max(yi.abs())
+        }
+        _ => false,
+    }
 }
 
 impl Gold {
@@ -461,7 +486,7 @@ fn check_answers(gold: &Answer, pred_text: &str, config: &MathConfig, detail: bo
 
 /// Compares two already-extracted answers; `gold_answer` steers (labels, decimal precision, choices).
 pub fn equivalent(gold_answer: &str, pred_answer: &str, config: &MathConfig) -> MathCheck {
-    let (gold, err) = prepare(forms::gold_exact_part(gold_answer), &config.limits);
+    let (gold, err) = prepare(gold_exact_part(gold_answer, &config.limits), &config.limits);
     if let Some(e) = err
         && gold.choice.is_none()
     {
