@@ -518,6 +518,26 @@ mod tests {
     }
 
     #[test]
+    fn inference_models_record_no_graph() {
+        let cfg = small();
+        let dev = Device::Cpu;
+        let weights = init_weights(&cfg, &mut Rng::new(5), &dev).unwrap();
+        let ids = Tensor::new(&[[3u32, 4, 5]], &dev).unwrap();
+        let bias = attention_bias(&[vec![true; 3]], 0, 3, &dev).unwrap();
+        for dtype in [DType::F32, DType::BF16] {
+            let mut cache = KvCache::new();
+            let model = Model::inference(&cfg, &weights, &dev, dtype).unwrap();
+            let hidden = model.hidden(&ids, 0, &bias, Some(&mut cache)).unwrap();
+            // A tracked op here would make each generated token's cache hold every earlier graph.
+            assert!(!hidden.track_op(), "{dtype:?}: sampling forward recorded a graph");
+            let (k, v) = cache.layers[0].as_ref().unwrap();
+            assert!(!k.track_op() && !v.track_op());
+            let trained = Model::new_in(&cfg, &weights, &dev, dtype).unwrap();
+            assert!(trained.hidden(&ids, 0, &bias, None).unwrap().track_op(), "training forward must record");
+        }
+    }
+
+    #[test]
     fn half_precision_logits_follow_f32() {
         let cfg = small();
         let dev = Device::Cpu;
