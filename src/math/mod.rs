@@ -362,26 +362,25 @@ pub fn parse_gold(answer: &str, config: &MathConfig) -> Result<Gold, MathError> 
     Ok(Gold { raw: answer.to_string(), answer: text, parsed: Arc::new(parsed) })
 }
 
-/// A gold's exact part ([`forms::gold_exact_part`]: `A \approx 1.36` means `A`), where the decimal
-/// does approximate it: the 5 % a completion's chain `a \approx b` must meet. `13 \approx 1.3` is
-/// read whole, as it is in a completion, so a completion that copies the gold is judged as the gold.
+/// A gold's exact part ([`forms::gold_exact_part`]: `A \approx 1.36` means `A`), where `A` is a
+/// constant that the decimal approximates within 5 %, the rule a completion's chain `a \approx b`
+/// meets. Otherwise (`13 \approx 1.3`, a symbolic or unparsable `A`) the gold is read whole, as it
+/// is in a completion, so a completion that copies the gold is judged as the gold.
 fn gold_exact_part<'t>(text: &'t str, limits: &MathLimits) -> &'t str {
     let exact = forms::gold_exact_part(text);
-    if exact.len() < text.len() && approximation_fails(text, limits) { text } else { exact }
+    if exact.len() < text.len() && !approximation_holds(exact, text, limits) { text } else { exact }
 }
 
-/// Whether `text` is `a \approx b` between constants that differ by more than 5 %. Unparsable or
-/// symbolic sides (nothing to evaluate) are not a failure.
-fn approximation_fails(text: &str, limits: &MathLimits) -> bool {
-    let Ok(ast::Expr::Rel(parts, ops)) = parser::parse(text, limits) else { return false };
-    let [a, b] = parts.as_slice() else { return false };
-    if ops != [ast::RelOp::Approx] {
+/// Whether the last part of the chain `text` (`… \approx 1.36`) is within 5 % of the constant `exact`.
+fn approximation_holds(exact: &str, text: &str, limits: &MathLimits) -> bool {
+    let (Ok(a), Ok(ast::Expr::Rel(parts, ops))) = (parser::parse(exact, limits), parser::parse(text, limits)) else {
         return false;
-    }
+    };
+    let (Some(b), Some(ast::RelOp::Approx)) = (parts.last(), ops.last()) else { return false };
     let env = eval::Env { limits, vars: &[], branch: std::cell::Cell::new(false) };
-    match (eval::eval(a, &env).and_then(|v| v.approx()), eval::eval(b, &env).and_then(|v| v.approx())) {
+    match (eval::eval(&a, &env).and_then(|v| v.approx()), eval::eval(b, &env).and_then(|v| v.approx())) {
         (Ok((x, xi)), Ok((y, yi))) => {
-            (x - y).abs() > 0.05 * x.abs().max(y.abs()) || (xi - yi).abs() > 0.05 * xi.abs().max(yi.abs())
+            (x - y).abs() <= 0.05 * x.abs().max(y.abs()) && (xi - yi).abs() <= 0.05 * xi.abs().max(yi.abs())
         }
         _ => false,
     }
