@@ -61,7 +61,6 @@ pub(super) fn run(a: ServeArgs) -> Result<ExitCode> {
         max_sandbox_wait: seconds("max-sandbox-wait", a.max_sandbox_wait)?,
         retry_after: seconds("retry-after", a.retry_after)?,
         shutdown_grace: seconds("shutdown-grace", a.shutdown_grace)?,
-        ..ServerLimits::default()
     };
     crate::code::admission::configure_global(None)?;
     let config = ServerConfig { host: a.host, port: a.port, limits: limits.clone() };

@@ -141,7 +141,7 @@ impl Expr {
 
     /// This expression with `f` applied to each direct child (depth is bounded by the parser's limit).
     pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
-        let all = |v: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr| v.into_iter().map(|x| f(x)).collect::<Vec<_>>();
+        let all = |v: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr| v.into_iter().map(&mut *f).collect::<Vec<_>>();
         let one = |a: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(f(*a));
         match self {
             e @ (Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Based(..) | Expr::Text(_) | Expr::EmptySet) => e,

@@ -82,10 +82,13 @@ pub fn pytest_dir() -> Option<PathBuf> {
     Some(runtime_dir()?.parent()?.join(format!("pytest-{}", pytest_key())))
 }
 
+/// The pytest-enabled guest and its extra mounts (host directory, guest path).
+type PytestRuntime = (Arc<InstancePre<Guest>>, Vec<(PathBuf, String)>);
+
 /// The CPython runtime snapshotted with pytest imported (through the overlay's `.pth`), and the
 /// read-only directories a pytest run mounts.
-fn pytest_runtime(cx: &BuildContext<'_>) -> Result<(Arc<InstancePre<Guest>>, Vec<(PathBuf, String)>), BuildError> {
-    static RUNTIME: Mutex<Option<(Arc<InstancePre<Guest>>, Vec<(PathBuf, String)>)>> = Mutex::new(None);
+fn pytest_runtime(cx: &BuildContext<'_>) -> Result<PytestRuntime, BuildError> {
+    static RUNTIME: Mutex<Option<PytestRuntime>> = Mutex::new(None);
     let mut slot = RUNTIME.lock().map_err(|_| BuildError::Toolchain("pytest runtime lock poisoned".into()))?;
     if let Some(rt) = slot.as_ref() {
         return Ok(rt.clone());
