@@ -209,6 +209,17 @@ fn head(e: &Expr) -> Option<&str> {
     }
 }
 
+/// Whether the constants `a` and `b` evaluate within 5 % of each other (real and imaginary parts):
+/// what `a \approx b` must meet, in a completion's chain and in a gold's decimal tail.
+pub(super) fn approximates(a: &Expr, b: &Expr, env: &Env<'_>) -> bool {
+    match (eval(a, env).and_then(|v| v.approx()), eval(b, env).and_then(|v| v.approx())) {
+        (Ok((x, xi)), Ok((y, yi))) => {
+            (x - y).abs() <= 0.05 * x.abs().max(y.abs()) && (xi - yi).abs() <= 0.05 * xi.abs().max(yi.abs())
+        }
+        _ => false,
+    }
+}
+
 fn mentions(e: &Expr, name: &str) -> bool {
     e.any(&|x| matches!(x, Expr::Sym(s) if s == name))
 }
@@ -640,16 +651,7 @@ impl<'a> Comparer<'a> {
             let (a, b) = (&parts[k], &parts[k + 1]);
             let holds = match op {
                 RelOp::Eq => self.item(a, b),
-                _ => {
-                    let env = self.env(&[]);
-                    match (eval(a, &env).and_then(|v| v.approx()), eval(b, &env).and_then(|v| v.approx())) {
-                        (Ok((x, xi)), Ok((y, yi))) => {
-                            (x - y).abs() <= 0.05 * x.abs().max(y.abs())
-                                && (xi - yi).abs() <= 0.05 * xi.abs().max(yi.abs())
-                        }
-                        _ => false,
-                    }
-                }
+                _ => approximates(a, b, &self.env(&[])),
             };
             if !holds {
                 return None;

@@ -377,13 +377,7 @@ fn approximation_holds(exact: &str, text: &str, limits: &MathLimits) -> bool {
         return false;
     };
     let (Some(b), Some(ast::RelOp::Approx)) = (parts.last(), ops.last()) else { return false };
-    let env = eval::Env { limits, vars: &[], branch: std::cell::Cell::new(false) };
-    match (eval::eval(&a, &env).and_then(|v| v.approx()), eval::eval(b, &env).and_then(|v| v.approx())) {
-        (Ok((x, xi)), Ok((y, yi))) => {
-            (x - y).abs() <= 0.05 * x.abs().max(y.abs()) && (xi - yi).abs() <= 0.05 * xi.abs().max(yi.abs())
-        }
-        _ => false,
-    }
+    compare::approximates(&a, b, &eval::Env { limits, vars: &[], branch: std::cell::Cell::new(false) })
 }
 
 impl Gold {
