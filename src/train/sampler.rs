@@ -3,11 +3,16 @@
 //!
 //! Prompts of different lengths are left-padded and the padding is masked out of attention; with
 //! RoPE this is exact (scores depend only on relative positions), so every completion starts at
-//! the same column and one cached forward step serves the whole batch. Sampling happens on the
-//! host from the last position's logits: for a batch of `B` rows that is `B × vocab` floats per
-//! step, small next to the forward pass.
+//! the same column and one cached forward step serves the whole batch.
+//!
+//! Where the next token is drawn: on the CPU, on the host from the last position's logits with
+//! the trainer's [`Rng`]. On a GPU, with `top_p = 1`, on the device: greedy is an argmax and a
+//! temperature draw is the Gumbel-max trick (`argmax(logits / T + G)`, `G = -ln(-ln U)`, an exact
+//! draw from `softmax(logits / T)`), with the device's generator seeded from the trainer's [`Rng`]
+//! once per call; only `B` token ids cross to the host per step instead of `B × vocab` logits.
+//! Nucleus sampling (`top_p < 1`) needs a sort of the vocabulary and stays on the host.
 
-use candle_core::{Device, Tensor};
+use candle_core::{D, DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
@@ -98,6 +103,27 @@ pub fn sample_token(logits: &[f32], config: &SamplingConfig, rng: &mut Rng) -> u
     probs.last().map_or_else(argmax, |p| p.0 as u32)
 }
 
+/// Whether [`generate`] draws tokens on the device (see the module docs) rather than on the host.
+pub fn draws_on_device(config: &SamplingConfig, device: &Device) -> bool {
+    !device.is_cpu() && config.top_p >= 1.0
+}
+
+/// Draws one token per row of `logits` (`batch × vocab`, f32) on their device: the argmax at
+/// temperature 0, otherwise the argmax of `logits / temperature` plus Gumbel noise made from
+/// `uniform` (same shape, values in [0, 1]; clamped away from 0 and 1 so no noise is infinite).
+pub fn gumbel_argmax(logits: &Tensor, temperature: f64, uniform: Option<&Tensor>) -> Result<Vec<u32>, TrainError> {
+    let scores = match uniform {
+        Some(u) if temperature > 0.0 => {
+            // 2^-24 below 1: the largest f32 under 1 that curand's (0, 1] can round to.
+            let u = u.clamp(1e-30f32, 1.0 - f32::EPSILON / 2.0)?;
+            let gumbel = u.log()?.neg()?.log()?.neg()?;
+            ((logits / temperature)? + gumbel)?
+        }
+        _ => logits.clone(),
+    };
+    Ok(scores.argmax(D::Minus1)?.to_vec1::<u32>()?)
+}
+
 /// Generates one completion per prompt, all prompts in one batch.
 pub fn generate(
     model: &Model,
@@ -134,15 +160,27 @@ pub fn generate(
     let mut logits = model.logits(&hidden.narrow(1, width - 1, 1)?)?;
     let mut completions: Vec<Vec<u32>> = vec![Vec::new(); batch];
     let mut done = vec![false; batch];
+    let on_device = draws_on_device(config, device);
+    if on_device && config.temperature > 0.0 {
+        device.set_seed(rng.next_u64())?;
+    }
     for step in 0..config.max_new_tokens {
-        let rows = logits.squeeze(1)?.to_dtype(candle_core::DType::F32)?.to_vec2::<f32>()?;
+        let last = logits.squeeze(1)?.to_dtype(DType::F32)?;
+        let drawn: Vec<u32> = if on_device {
+            let uniform =
+                if config.temperature > 0.0 { Some(Tensor::rand(0f32, 1f32, last.shape(), device)?) } else { None };
+            gumbel_argmax(&last, config.temperature, uniform.as_ref())?
+        } else {
+            // Finished rows draw nothing, so the generator's stream depends only on live rows.
+            let rows = last.to_vec2::<f32>()?;
+            rows.iter().zip(&done).map(|(row, &d)| if d { pad_id } else { sample_token(row, config, rng) }).collect()
+        };
         let mut next = Vec::with_capacity(batch);
-        for (b, row) in rows.iter().enumerate() {
+        for (b, token) in drawn.into_iter().enumerate() {
             if done[b] {
                 next.push(pad_id);
                 continue;
             }
-            let token = sample_token(row, config, rng);
             completions[b].push(token);
             if config.stop_tokens.contains(&token) {
                 done[b] = true;
@@ -217,6 +255,39 @@ mod tests {
         let cfg = SamplingConfig { top_p: 0.99, ..cfg };
         let seen: std::collections::BTreeSet<u32> = (0..500).map(|_| sample_token(&logits, &cfg, &mut rng)).collect();
         assert_eq!(seen, [0, 1].into_iter().collect());
+    }
+
+    #[test]
+    fn device_draw_is_an_exact_softmax_sample_and_greedy_is_the_argmax() {
+        let dev = Device::Cpu;
+        let (rows, probs) = (4000usize, [0.6439f64, 0.2369, 0.0871, 0.0321]); // softmax([2, 1, 0, -1])
+        let logits = Tensor::new(&[2.0f32, 1.0, 0.0, -1.0], &dev).unwrap().unsqueeze(0).unwrap();
+        let logits = logits.broadcast_as((rows, 4)).unwrap().contiguous().unwrap();
+        let mut rng = Rng::new(3);
+        let u: Vec<f32> = (0..rows * 4).map(|_| rng.uniform() as f32).collect();
+        let u = Tensor::from_vec(u, (rows, 4), &dev).unwrap();
+        let drawn = gumbel_argmax(&logits, 1.0, Some(&u)).unwrap();
+        for (token, p) in probs.iter().enumerate() {
+            let freq = drawn.iter().filter(|&&t| t as usize == token).count() as f64 / rows as f64;
+            // Four standard errors of a frequency over 4000 draws.
+            assert!((freq - p).abs() < 4.0 * (p * (1.0 - p) / rows as f64).sqrt(), "token {token}: {freq} vs {p}");
+        }
+        // Halving the temperature sharpens: token 0 gets softmax([4, 2, 0, -2])[0] ≈ 0.867.
+        let sharp = gumbel_argmax(&logits, 0.5, Some(&u)).unwrap();
+        let freq = sharp.iter().filter(|&&t| t == 0).count() as f64 / rows as f64;
+        assert!((freq - 0.8668).abs() < 0.022, "{freq}");
+        // Greedy ignores the noise and agrees with the host's argmax.
+        let row = [0.5f32, 3.0, -1.0, 2.9];
+        let one = Tensor::new(&row, &dev).unwrap().unsqueeze(0).unwrap();
+        let greedy = SamplingConfig { temperature: 0.0, top_p: 1.0, max_new_tokens: 1, stop_tokens: vec![] };
+        assert_eq!(gumbel_argmax(&one, 0.0, Some(&u.narrow(0, 0, 1).unwrap())).unwrap(), vec![1]);
+        assert_eq!(sample_token(&row, &greedy, &mut rng), 1);
+        // A generator value of exactly 1 (curand's range is (0, 1]) or 0 gives finite noise: a
+        // token of probability ~1e-13 does not win with it.
+        let rare = Tensor::new(&[[0.0f32, -30.0]], &dev).unwrap();
+        let edge = Tensor::new(&[[0.0f32, 1.0]], &dev).unwrap();
+        assert_eq!(gumbel_argmax(&rare, 1.0, Some(&edge)).unwrap(), vec![0]);
+        assert!(!draws_on_device(&greedy, &dev), "the CPU draws on the host with the trainer's generator");
     }
 
     #[test]
