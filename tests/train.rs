@@ -158,6 +158,19 @@ fn a_tiny_hf_model_trains_two_steps_saves_reloads_and_resumes_exactly() {
     assert_eq!(logits(&again, &again.weights), logits(&trained, &trained.weights));
     assert_eq!(resumed.after, summary.after);
 
+    // A wall-clock budget one step exhausts: the run stops after that step, still evaluates and
+    // saves, and is not an interruption. A budget of 0 is no limit (the full run above); a
+    // negative one is refused.
+    let timed = tmp.path().join("timed");
+    let budget = RunOptions { max_train_seconds: 1e-9, ..options() };
+    let short = run::run(&budget, inputs(hf::load(&model_dir, &dev).unwrap(), leak(false)), &timed).unwrap();
+    assert!(short.steps == 1 && !short.interrupted && short.after.is_some(), "{short:?}");
+    assert_eq!(short.checkpoint, Some(timed.join("checkpoint-1")));
+    let negative = RunOptions { max_train_seconds: -1.0, ..options() };
+    let refused =
+        run::run(&negative, inputs(hf::load(&model_dir, &dev).unwrap(), leak(false)), &tmp.path().join("neg"));
+    assert!(matches!(refused, Err(TrainError::Config(m)) if m.contains("max_train_seconds")));
+
     // Resuming on other data is refused.
     let other = &data.prompts[..3];
     let bad = RunInputs { train: other, ..inputs(hf::load(&ckpt, &dev).unwrap(), leak(false)) };

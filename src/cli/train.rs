@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// Optimizer steps (0 = `num_train_epochs` passes over the dataset).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Stop training after this many seconds of training steps (summed over resumed sessions),
+    /// then evaluate and save as at the last step; 0 = no limit. For equal wall-clock budgets.
+    #[arg(long)]
+    pub max_train_seconds: Option<f64>,
     /// Passes over the dataset when `max_steps` is 0.
     #[arg(long)]
     pub num_train_epochs: Option<usize>,
@@ -258,7 +262,7 @@ fn run_options(a: &TrainArgs) -> Result<crate::train::run::RunOptions> {
         }
     };
     set!(
-        a.seed => o.seed, a.max_steps => o.max_steps, a.num_train_epochs => o.num_train_epochs,
+        a.seed => o.seed, a.max_steps => o.max_steps, a.max_train_seconds => o.max_train_seconds, a.num_train_epochs => o.num_train_epochs,
         a.save_steps => o.save_steps, a.eval_temperature => o.eval_temperature,
         a.eval_batch_size => o.eval_batch_size, a.max_prompt_length => o.max_prompt_length,
     );

@@ -39,6 +39,10 @@ pub struct RunOptions {
     pub max_steps: usize,
     /// Passes over the dataset when `max_steps` is 0.
     pub num_train_epochs: usize,
+    /// Stop after this many seconds of training steps (all sessions of a resumed run), then
+    /// evaluate and save as after the last step; 0 = no limit.
+    #[serde(default)]
+    pub max_train_seconds: f64,
     /// Write `checkpoint-N` every this many steps (0 = only at the end).
     pub save_steps: usize,
     /// Temperature of the sampled held-out evaluation.
@@ -60,6 +64,7 @@ impl Default for RunOptions {
             seed: 42,
             max_steps: 0,
             num_train_epochs: 1,
+            max_train_seconds: 0.0,
             save_steps: 500,
             eval_temperature: 1.0,
             eval_batch_size: 64,
@@ -313,6 +318,9 @@ fn execute(
     if train.is_empty() {
         return Err(TrainError::Config("the training dataset has no usable prompt".into()));
     }
+    if !(options.max_train_seconds >= 0.0) {
+        return Err(TrainError::Config(format!("max_train_seconds must be ≥ 0, got {}", options.max_train_seconds)));
+    }
     let g = &options.grpo;
     let longest = train.iter().chain(eval).map(|p| p.ids.len()).max().unwrap_or(0);
     if longest + g.max_completion_length > pretrained.config.max_position_embeddings {
@@ -407,13 +415,19 @@ fn execute(
             started.elapsed().as_secs_f64()
         );
         interrupted = stop.load(Ordering::SeqCst);
-        if interrupted || step == total_steps || (options.save_steps > 0 && step.is_multiple_of(options.save_steps)) {
+        let out_of_time = options.max_train_seconds > 0.0 && p.train_seconds >= options.max_train_seconds;
+        let last = step == total_steps || out_of_time;
+        if interrupted || last || (options.save_steps > 0 && step.is_multiple_of(options.save_steps)) {
             let dir = out.join(format!("{}{step}", checkpoint::PREFIX));
             save(&dir, &trainer, &pretrained, &p, &log_path)?;
             last_checkpoint = Some(dir);
         }
         if interrupted {
             eprintln!("rlvr train: stopped by signal after step {step}; resume with --resume {}", out.display());
+            break;
+        }
+        if out_of_time && step < total_steps {
+            eprintln!("rlvr train: --max-train-seconds {} reached after step {step}", options.max_train_seconds);
             break;
         }
     }
