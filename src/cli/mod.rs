@@ -4,6 +4,7 @@
 //! One file per subcommand: its arguments and what it runs ([`score`], [`math`], [`recipes`],
 //! [`validate`], [`serve`], [`train`]); this file holds what they share.
 
+mod dataset;
 mod math;
 mod recipes;
 mod score;
@@ -52,6 +53,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Train a model with GRPO on rewards from the engine (`--task arithmetic`: the CPU demo).
     Train(Box<TrainArgs>),
+    /// Make a dataset for `rlvr train` (graded arithmetic with a held-out split).
+    Dataset(dataset::DatasetArgs),
 }
 
 /// Engine options shared by `score`, `serve` and `validate`.
@@ -92,6 +95,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Serve(a) => serve::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Train(a) => train::run(*a),
+        Command::Dataset(a) => dataset::run(a),
     }
 }
 
