@@ -19,7 +19,9 @@
 //!
 //! A line may also carry `extract_config` (`{"last_number_fallback": false}`): the extraction
 //! switches its anchor ran with, applied over rlvr's defaults for that case only (see
-//! `read_extract_config`).
+//! `read_extract_config`). `RLVR_TESTDATA_DEFAULT_EXTRACT=1` ignores every `extract_config` and
+//! runs all cases on the default path (for the "default configuration" agreement figure; cases
+//! that pass only with their config then show up as unexpected failures).
 //!
 //! Every case must carry `source` or `see` (where it came from) and at least one label. Two files
 //! have their own readers, registered in [`READERS`]: `math500_problems.jsonl` (each gold must
@@ -206,6 +208,9 @@ fn read_sample(case: &Map<String, Value>) -> Result<Check, String> {
 /// numbers, which is `{"last_number_fallback": false}`. Unknown keys are an error.
 fn read_extract_config(case: &Map<String, Value>) -> Result<Option<ExtractConfig>, String> {
     let Some(value) = case.get("extract_config") else { return Ok(None) };
+    if std::env::var_os("RLVR_TESTDATA_DEFAULT_EXTRACT").is_some_and(|v| v == "1") {
+        return Ok(None);
+    }
     let fields = value.as_object().ok_or("`extract_config` must be an object")?;
     let mut config = ExtractConfig::default();
     for (key, value) in fields {
