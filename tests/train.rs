@@ -18,7 +18,7 @@ use rlvr::train::chat::Message;
 use rlvr::train::hf::{self, PretrainedModel};
 use rlvr::train::metrics::MetricsLog;
 use rlvr::train::model::{Model, attention_bias, init_weights};
-use rlvr::train::reward::EngineRewards;
+use rlvr::train::reward::{EngineRewards, RewardItem, RewardSource};
 use rlvr::train::rng::Rng;
 use rlvr::train::run::{self, RunInputs, RunOptions};
 use rlvr::train::task::dataset::{self, PromptFormat};
@@ -237,6 +237,43 @@ fn dataset_rows_string_and_chat_prompts_verl_layout_and_malformed_rows() {
         dataset::read(Path::new("x.parquet"), &verl, &format(&model, None, 10)),
         Err(TrainError::Data { .. })
     ));
+}
+
+#[test]
+fn rlvr_dataset_arithmetic_rows_are_read_by_the_trainer_and_scored_by_the_gsm8k_recipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("arith");
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_rlvr"))
+        .args(["dataset", "arithmetic", "--level", "4", "--train", "20", "--test", "5", "--seed", "3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let too_many = std::process::Command::new(env!("CARGO_BIN_EXE_rlvr"))
+        .args(["dataset", "arithmetic", "--level", "4", "--train", "700", "--test", "21", "--out"])
+        .arg(tmp.path().join("no"))
+        .output()
+        .unwrap();
+    assert!(!too_many.status.success() && String::from_utf8_lossy(&too_many.stderr).contains("720 distinct"));
+    let model = hf::load(&tiny_model(&tmp.path().join("m"), "config.json", 2), &Device::Cpu).unwrap();
+    let map = FieldMap::from_rules(vec!["prompt=question".parse::<FieldRule>().unwrap()]);
+    let train = dataset::read(&out.join("train.jsonl"), &map, &format(&model, None, 1000)).unwrap();
+    let test = dataset::read(&out.join("test.jsonl"), &map, &format(&model, None, 1000)).unwrap();
+    assert_eq!((train.prompts.len(), test.prompts.len(), train.skipped.len()), (20, 5, 0));
+    assert!(test.prompts.iter().all(|t| train.prompts.iter().all(|p| p.text != t.text)), "held out means unseen");
+    let engine = EngineRewards::new(Engine::with_recipes(EngineConfig::default(), RecipeBook::builtin().unwrap()), "gsm8k")
+        .unwrap();
+    let right: Vec<String> = test.prompts.iter().map(|p| format!("Multiplying: #### {}", p.answer)).collect();
+    let wrong: Vec<String> = test.prompts.iter().map(|p| format!("#### {}1", p.answer)).collect();
+    for (completions, expect) in [(&right, true), (&wrong, false)] {
+        let items: Vec<RewardItem<'_>> = test
+            .prompts
+            .iter()
+            .zip(completions)
+            .map(|(p, c)| RewardItem { prompt: &p.text, completion: c, answer: &p.answer })
+            .collect();
+        assert!(engine.score(&items).iter().all(|s| s.correct == expect && !s.error));
+    }
 }
 
 #[test]

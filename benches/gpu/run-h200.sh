@@ -2,7 +2,11 @@
 # The H200 runs of testdata/train/gpu/, as they ran (device tool: the repo root is the working dir).
 # Carried beside it under .dev/: part00 + part01 (the GGUF, xz, split to fit two transfers), rlvr.xz
 # (benches/gpu/build-cuda.sh), gsm8k_train.jsonl.xz and gsm8k_test500.jsonl (../shared/corpus/math).
-# Modes: `full BUDGET_S` (f32 parity run + transformers parity + bf16 GSM8K run), `long STEPS DTYPE NAME`.
+# Modes: `full BUDGET_S` (f32 parity run + transformers parity + bf16 GSM8K run), `long STEPS DTYPE NAME`;
+# second round (on-device sampling): `probe` (mixed-reward share of each arithmetic level, made by
+# `rlvr dataset arithmetic` into .dev/arith/L/), `gsm8k TRAIN_S` (before → after on 500 held-out
+# questions within a training-time budget, alone on the GPU), `proof TRAIN_S` (the level `probe`
+# picked: GRPO and the shuffled-reward control at two learning rates, four processes at once).
 set -uo pipefail
 R=/tmp/rlvr; mkdir -p $R
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
@@ -21,7 +25,52 @@ common=(--model $R/model.gguf --dataset $R/train.jsonl --map prompt=question --r
   --temperature 1.0 --eval-batch-size 250 --threads 8)
 mem() { nvidia-smi --query-gpu=memory.used --format=csv,noheader -lms 500 > "$1" & echo $!; }
 export RUST_BACKTRACE=0
+ARITH=(--map prompt=question --recipe gsm8k --device cuda:0 --system-prompt "$SYS" --num-generations 8
+  --temperature 1.0 --per-device-train-batch-size 16 --gradient-accumulation-steps 4
+  --max-completion-length 128 --dtype bf16 --threads 4)
+zero_std() { python3 -c "import json,sys;r=[json.loads(l)['frac_reward_zero_std'] for l in open(sys.argv[1])];print(sum(r)/len(r))" "$1"; }
 case "$1" in
+probe)
+  # The documented rule: train on the level whose groups most often have mixed rewards at T = 1,
+  # among the levels with at least 300 held-out questions (level 1 has 81 questions in all).
+  for L in 1 2 3 4 5; do
+    ./rlvr train --model $R/model.gguf --dataset $REPO/.dev/arith/$L/train.jsonl "${ARITH[@]}" --max-steps 4 \
+      --learning-rate 0 --save-steps 0 --out runs/probe-$L > probe-$L.log 2>&1 &
+  done
+  wait
+  best=0; bestmix=-1
+  for L in 1 2 3 4 5; do
+    z=$(zero_std runs/probe-$L/metrics.jsonl 2>/dev/null || echo 1); mix=$(python3 -c "print(round(1-$z,4))")
+    echo "level $L: mixed-reward groups $mix (32 groups of 8 at T=1)"; mv probe-$L.log runs/probe-$L/run.log
+    held=$(wc -l < $REPO/.dev/arith/$L/test.jsonl)
+    if [ "$held" -ge 300 ] && python3 -c "import sys;sys.exit(0 if $mix > $bestmix else 1)"; then best=$L; bestmix=$mix; fi
+  done
+  echo $best > level.txt; echo "== level $best picked (mixed share $bestmix)"
+  rm -rf runs/probe-*/checkpoint-*
+  ;;
+gsm8k)
+  m=$(mem runs-gsm8k-mem.csv)
+  /usr/bin/time -v ./rlvr train "${common[@]}" --per-device-train-batch-size 16 --gradient-accumulation-steps 4 \
+    --max-completion-length 256 --eval-dataset test500.jsonl --max-steps 10000 --max-train-seconds $2 --dtype bf16 \
+    --learning-rate 1e-6 --save-steps 0 --out runs/gsm8k-bf16-r2 > runs-gsm8k.log 2>&1
+  kill $m; sort -n runs-gsm8k-mem.csv | tail -1 > runs/gsm8k-bf16-r2/peak_gpu_memory.txt; mv runs-gsm8k.log runs/gsm8k-bf16-r2/run.log
+  grep -v '^ *[0-9]*: \|<unknown>' runs/gsm8k-bf16-r2/run.log | tail -14
+  rm -rf runs/gsm8k-bf16-r2/checkpoint-*
+  ;;
+proof)
+  L=$(cat level.txt); m=$(mem runs-proof-mem.csv)
+  for lr in ${3:-1e-5 3e-6}; do
+    for kind in grpo control; do
+      extra=(); [ $kind = control ] && extra=(--shuffle-rewards)
+      ./rlvr train --model $R/model.gguf --dataset $REPO/.dev/arith/$L/train.jsonl --eval-dataset $REPO/.dev/arith/$L/test.jsonl \
+        "${ARITH[@]}" --eval-batch-size 250 --max-steps 10000 --max-train-seconds $2 --learning-rate $lr --save-steps 0 \
+        --dynamic-sampling true --max-num-gen-batches 3 "${extra[@]}" --out runs/arith$L-$kind-$lr > arith-$kind-$lr.log 2>&1 &
+    done
+  done
+  wait; kill $m; sort -n runs-proof-mem.csv | tail -1 > runs/proof_peak_gpu_memory_4_processes.txt
+  for d in runs/arith$L-*; do mv arith-${d#runs/arith$L-}.log $d/run.log; echo "== $d"; grep -v '^ *[0-9]*: \|<unknown>' $d/run.log | tail -3; done
+  rm -rf runs/arith*/checkpoint-*
+  ;;
 diag)
   head -20 test500.jsonl > test20.jsonl
   m=$(mem diag-mem.csv)
