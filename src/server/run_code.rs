@@ -257,12 +257,13 @@ impl CodeRunner for SandboxUnavailable {
 }
 
 /// Fuel a `/run_code` job gets per second of `run_timeout`: what CPython on WASI burns in the time
-/// *native* CPython (SandboxFusion's interpreter) needs for one second of a CPU-bound loop, with
+/// *native* CPython (SandboxFusion's interpreter) needs for one second of CPU-bound work, with
 /// headroom, so a program that passes SandboxFusion's native run within `run_timeout` passes here.
-/// Measured by `examples/fuel_rate.rs --native` (README, "Reward server"): native CPython runs the
-/// loop about 3.4× faster than CPython on WASI, which burns 7e9–9e9 fuel per second, so one native
-/// second is about 2.5e10–3.1e10 fuel; compiled languages do more work per unit, so they only gain.
-pub const FUEL_PER_SECOND: u64 = 36_000_000_000;
+/// Measured by `benches/fuel_per_native_second.py` on the release binary (README, "Reward
+/// server"): 0.98e10–3.79e10 fuel per native second over four programs (an integer loop and an
+/// xorshift mix cost the most, sorting the least); 4.5e10 is the largest with 19 % headroom.
+/// Compiled languages do more work per unit of fuel, so they only gain.
+pub const FUEL_PER_SECOND: u64 = 45_000_000_000;
 
 /// Default [`WasmRunner::wall_factor`].
 pub const WALL_FACTOR: u32 = 12;
