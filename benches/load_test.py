@@ -104,7 +104,8 @@ def start_haproxy(urls: list[str]) -> tuple[subprocess.Popen, str]:
     path = os.path.join(tempfile.mkdtemp(prefix="rlvr-haproxy-"), "haproxy.cfg")
     with open(path, "w", encoding="utf-8") as f:
         f.write(cfg)
-    proc = subprocess.Popen(["haproxy", "-f", path, "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(path + ".log", "w", encoding="utf-8")
+    proc = subprocess.Popen(["haproxy", "-f", path, "-db"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -117,7 +118,8 @@ def start_haproxy(urls: list[str]) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("haproxy did not come up")
+    with open(path + ".log", encoding="utf-8") as f:
+        raise RuntimeError(f"haproxy did not come up on {url} within 10 s; its log ({path}.log):\n{f.read()[-2000:]}")
 
 
 def percentile(values: list[float], q: float) -> float:
