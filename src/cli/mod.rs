@@ -172,6 +172,24 @@ mod tests {
     }
 
     #[test]
+    fn serve_limit_flags_reach_the_server_limits() {
+        let serve = |extra: &[&str]| {
+            let argv: Vec<&str> = ["rlvr", "serve"].iter().chain(extra).copied().collect();
+            match Args::try_parse_from(&argv).unwrap().command {
+                Command::Serve(a) => serve::limits(&a),
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+        assert_eq!(serve(&[]).unwrap(), crate::server::ServerLimits::default());
+        let set = serve(&["--max-sandbox-wait", "0.25", "--request-timeout", "7", "--max-code-timeout", "3"]).unwrap();
+        assert_eq!(set.max_sandbox_wait, std::time::Duration::from_millis(250));
+        assert_eq!(set.request_timeout, std::time::Duration::from_secs(7));
+        assert_eq!(set.max_code_timeout, std::time::Duration::from_secs(3));
+        let err = serve(&["--max-sandbox-wait=-1"]).unwrap_err().to_string();
+        assert!(err.contains("--max-sandbox-wait -1"), "{err}");
+    }
+
+    #[test]
     fn engine_options_are_shared_by_score_serve_and_validate() {
         for command in ["score", "serve", "validate"] {
             let mut argv = vec!["rlvr", command, "--recipe", "code", "--recipes", "extra", "--threads", "3"];

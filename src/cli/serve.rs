@@ -49,10 +49,10 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(value).map_err(|e| anyhow::anyhow!("--{flag} {value}: {e}"))
 }
 
-pub(super) fn run(a: ServeArgs) -> Result<ExitCode> {
-    install_quiet_panic_hook();
-    let engine = a.engine.engine()?;
-    let limits = ServerLimits {
+/// The server limits the flags ask for; a negative or non-finite number of seconds is an error
+/// naming its flag.
+pub(super) fn limits(a: &ServeArgs) -> Result<ServerLimits> {
+    Ok(ServerLimits {
         max_body_bytes: a.max_body_bytes,
         max_samples_per_request: a.max_samples_per_request,
         max_queued_samples: a.max_queued_samples,
@@ -61,7 +61,13 @@ pub(super) fn run(a: ServeArgs) -> Result<ExitCode> {
         max_sandbox_wait: seconds("max-sandbox-wait", a.max_sandbox_wait)?,
         retry_after: seconds("retry-after", a.retry_after)?,
         shutdown_grace: seconds("shutdown-grace", a.shutdown_grace)?,
-    };
+    })
+}
+
+pub(super) fn run(a: ServeArgs) -> Result<ExitCode> {
+    install_quiet_panic_hook();
+    let engine = a.engine.engine()?;
+    let limits = limits(&a)?;
     crate::code::admission::configure_global(None)?;
     let config = ServerConfig { host: a.host, port: a.port, limits: limits.clone() };
     let runner = WasmRunner { limits: engine.config().code.limits, ..WasmRunner::default() };
