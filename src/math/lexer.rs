@@ -703,6 +703,12 @@ impl Lexer<'_> {
             _ if FUNCS.contains(&name) => Tok::Func(name.to_string()),
             "arcsinh" | "arccosh" | "arctanh" => Tok::Func(name.to_string()),
             _ if GREEK.contains(&name) => Tok::Name(name.to_string()),
+            // An operator name as a subscript is a label, `m_{\max}` as `m_{\text{max}}`.
+            "max" | "min" | "sup" | "inf"
+                if matches!(self.out.as_slice(), [.., Tok::Under] | [.., Tok::Under, Tok::LBrace]) =>
+            {
+                Tok::Text(name.to_string())
+            }
             _ => {
                 // `\quadx`, `\cdotx`: a known command glued to a letter.
                 const GLUED: &[&str] =
