@@ -261,8 +261,9 @@ fn rlvr_dataset_arithmetic_rows_are_read_by_the_trainer_and_scored_by_the_gsm8k_
     let test = dataset::read(&out.join("test.jsonl"), &map, &format(&model, None, 1000)).unwrap();
     assert_eq!((train.prompts.len(), test.prompts.len(), train.skipped.len()), (20, 5, 0));
     assert!(test.prompts.iter().all(|t| train.prompts.iter().all(|p| p.text != t.text)), "held out means unseen");
-    let engine = EngineRewards::new(Engine::with_recipes(EngineConfig::default(), RecipeBook::builtin().unwrap()), "gsm8k")
-        .unwrap();
+    let engine =
+        EngineRewards::new(Engine::with_recipes(EngineConfig::default(), RecipeBook::builtin().unwrap()), "gsm8k")
+            .unwrap();
     let right: Vec<String> = test.prompts.iter().map(|p| format!("Multiplying: #### {}", p.answer)).collect();
     let wrong: Vec<String> = test.prompts.iter().map(|p| format!("#### {}1", p.answer)).collect();
     for (completions, expect) in [(&right, true), (&wrong, false)] {

@@ -318,7 +318,7 @@ fn execute(
     if train.is_empty() {
         return Err(TrainError::Config("the training dataset has no usable prompt".into()));
     }
-    if !(options.max_train_seconds >= 0.0) {
+    if options.max_train_seconds.is_nan() || options.max_train_seconds < 0.0 {
         return Err(TrainError::Config(format!("max_train_seconds must be ≥ 0, got {}", options.max_train_seconds)));
     }
     let g = &options.grpo;
