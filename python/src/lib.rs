@@ -144,9 +144,33 @@ fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
+/// The outcome as the dict `rlvr score` writes as JSON, built field by field (going through a
+/// `serde_json::Value` first cost as much as scoring a simple pair). A component with a
+/// `length_unit` goes through serde so its spelling stays the JSON one.
 fn outcome_to_python<'py>(py: Python<'py>, outcome: &Outcome) -> PyResult<Bound<'py, PyAny>> {
-    let value = serde_json::to_value(outcome).map_err(|e| RlvrError::new_err(format!("internal: {e}")))?;
-    to_python(py, &value)
+    let internal = |e: serde_json::Error| RlvrError::new_err(format!("internal: {e}"));
+    // JSON has no NaN or infinity: serde writes them as null, and so does this.
+    let number = |x: f64| x.is_finite().then_some(x);
+    let components = PyDict::new(py);
+    for (name, c) in &outcome.components {
+        if c.length_unit.is_some() {
+            components.set_item(name, to_python(py, &serde_json::to_value(c).map_err(internal)?)?)?;
+        } else {
+            let score = PyDict::new(py);
+            score.set_item("score", number(c.score))?;
+            score.set_item("weight", number(c.weight))?;
+            components.set_item(name, score)?;
+        }
+    }
+    let dict = PyDict::new(py);
+    dict.set_item("id", to_python(py, &outcome.id)?)?;
+    dict.set_item("reward", number(outcome.reward))?;
+    dict.set_item("correct", outcome.correct)?;
+    dict.set_item("verdict", outcome.verdict.as_str())?;
+    dict.set_item("components", components)?;
+    dict.set_item("extracted", outcome.extracted.as_deref())?;
+    dict.set_item("error", outcome.error.as_deref())?;
+    Ok(dict.into_any())
 }
 
 /// Reads a `limits` dict into the math and code limits; an unknown key or a bad value is an error.
