@@ -1,8 +1,7 @@
 //! `rlvr dataset`: datasets rlvr makes itself (today: graded arithmetic for `rlvr train`).
 
 use std::fs;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -46,8 +45,8 @@ pub(super) fn run(a: DatasetArgs) -> Result<ExitCode> {
         DatasetKind::Arithmetic { level, train, test, seed, out } => {
             let (train_rows, test_rows) = graded::generate(level, train, test, seed)?;
             fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            write_rows(&out.join("train.jsonl"), &train_rows)?;
-            write_rows(&out.join("test.jsonl"), &test_rows)?;
+            crate::train::write_jsonl(&out.join("train.jsonl"), &train_rows)?;
+            crate::train::write_jsonl(&out.join("test.jsonl"), &test_rows)?;
             eprintln!(
                 "level {level}: {} train and {} held-out rows in {}",
                 train_rows.len(),
@@ -57,13 +56,4 @@ pub(super) fn run(a: DatasetArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn write_rows(path: &Path, rows: &[graded::Row]) -> Result<()> {
-    let mut w = BufWriter::new(fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
-    for row in rows {
-        serde_json::to_writer(&mut w, row)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush().with_context(|| format!("writing {}", path.display()))
 }

@@ -132,6 +132,16 @@ impl TrainError {
     }
 }
 
+/// Writes `rows` to `path` as JSONL, one serialized row per line (held-out completions, datasets).
+pub fn write_jsonl<T: serde::Serialize>(path: &std::path::Path, rows: &[T]) -> Result<(), TrainError> {
+    let mut text = String::new();
+    for row in rows {
+        text.push_str(&serde_json::to_string(row).map_err(|e| TrainError::Config(e.to_string()))?);
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|e| TrainError::io(path, e))
+}
+
 /// Parses a device name: `cpu` or `cuda:N` (the latter needs the `cuda` feature).
 pub fn parse_device(name: &str) -> Result<Device, TrainError> {
     if name == "cpu" {

@@ -254,15 +254,6 @@ pub fn evaluate(
     Ok((Evaluation { accuracy, format, accuracy_sampled, format_sampled }, greedy))
 }
 
-fn write_completions(path: &Path, lines: &[EvalCompletion]) -> Result<(), TrainError> {
-    let mut text = String::new();
-    for l in lines {
-        text.push_str(&serde_json::to_string(l).map_err(|e| TrainError::Config(e.to_string()))?);
-        text.push('\n');
-    }
-    std::fs::write(path, text).map_err(|e| TrainError::io(path, e))
-}
-
 /// Starts a run from `inputs.model` with `options`, writing everything under `out`.
 pub fn run(options: &RunOptions, inputs: RunInputs<'_>, out: &Path) -> Result<RunSummary, TrainError> {
     execute(options.clone(), inputs, out, None).map_err(TrainError::classify)
@@ -343,7 +334,7 @@ fn execute(
             } else {
                 let model = Model::inference(&pretrained.config, &pretrained.weights, device, g.dtype.dtype())?;
                 let (e, lines) = evaluate(&model, &pretrained, eval, rewards, eval_params, device)?;
-                write_completions(&out.join("eval_before.jsonl"), &lines)?;
+                super::write_jsonl(&out.join("eval_before.jsonl"), &lines)?;
                 Some(e)
             };
             let progress = Progress {
@@ -436,7 +427,7 @@ fn execute(
     } else {
         let model = Model::inference(&pretrained.config, trainer.weights(), device, g.dtype.dtype())?;
         let (e, lines) = evaluate(&model, &pretrained, eval, rewards, eval_params, device)?;
-        write_completions(&out.join("eval_after.jsonl"), &lines)?;
+        super::write_jsonl(&out.join("eval_after.jsonl"), &lines)?;
         Some(e)
     };
     let (after, control_after) = if g.shuffle_rewards { (None, after) } else { (after, None) };
