@@ -382,7 +382,7 @@ impl<'a> Trainer<'a> {
             for (&i, a) in keep.iter().zip(&adv.values) {
                 full[i] = *a;
             }
-            self.update(&model, &rollouts, &full, &keep, &mut metrics)?;
+            self.update(&rollouts, &full, &keep, &mut metrics)?;
         }
         metrics.seconds.update = started.elapsed().as_secs_f64();
         metrics.step = self.optimizer.steps();
@@ -457,7 +457,6 @@ impl<'a> Trainer<'a> {
 
     fn update(
         &mut self,
-        model: &Model,
         rollouts: &[Rollout],
         adv: &[f64],
         keep: &[usize],
@@ -468,17 +467,24 @@ impl<'a> Trainer<'a> {
         let chunks: Vec<&[usize]> = keep.chunks(cfg.micro_batch_size).collect();
         let mut packed = Vec::with_capacity(chunks.len());
         let mut total_tokens = 0.0;
+        // Old-policy log-probs are needed only when the batch is reused (μ > 1). They come from
+        // the training forward's own ops (not the sampler's fused kernels), so the first
+        // iteration's ratio is exactly 1, as in TRL.
+        let old_model = if cfg.num_iterations > 1 {
+            let dtype = cfg.dtype.dtype();
+            Some(Model::inference(&self.model_config, &self.weights, &self.device, dtype)?.with_fused_kernels(false))
+        } else {
+            None
+        };
         for chunk in &chunks {
             let rows: Vec<&Rollout> = chunk.iter().map(|&i| &rollouts[i]).collect();
             let p = pack(&rows, pad, cfg.mask_truncated_completions, &self.device)?;
             total_tokens += p.mask.sum_all()?.to_scalar::<f32>()? as f64;
             let a: Vec<f32> = chunk.iter().map(|&i| adv[i] as f32).collect();
             let a = Tensor::from_vec(a, chunk.len(), &self.device)?;
-            // Old-policy log-probs are needed only when the batch is reused (μ > 1).
-            let old = if cfg.num_iterations > 1 {
-                Some(token_logprobs(model, &p, cfg.temperature)?.logp.detach())
-            } else {
-                None
+            let old = match &old_model {
+                Some(m) => Some(token_logprobs(m, &p, cfg.temperature)?.logp.detach()),
+                None => None,
             };
             let reference = match &self.reference {
                 Some(r) => Some(token_logprobs(r, &p, cfg.temperature)?.logp.detach()),
