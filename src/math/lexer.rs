@@ -130,6 +130,8 @@ pub enum Tok {
     Dot,
     /// The words `and` / `or` between answers.
     AndOr,
+    /// A bracketed group already parsed (by the parser's inside-out pass over deep nesting).
+    Parsed(Box<super::parser::ParsedGroup>),
 }
 
 const FUNCS: &[&str] = &[

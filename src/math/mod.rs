@@ -98,8 +98,10 @@ use crate::sample::Verdict;
 pub struct MathLimits {
     /// Longest answer text parsed, in bytes (default 128 KiB; longer: [`MathError::Limit`]).
     pub max_answer_bytes: usize,
-    /// Deepest nesting of the parsed expression (default 200; deeper: [`MathError::Limit`]). Grouping
-    /// that groups nothing new (`((x))`, `{{x}}`) is dropped first and does not count.
+    /// Deepest nesting of the parsed expression (default 1 000; deeper: [`MathError::Limit`]). Grouping
+    /// that groups nothing new (`((x))`, `{{x}}`) is dropped first and does not count. Nesting through
+    /// paired brackets is parsed inside out with an explicit stack; nesting no bracket pair splits (a
+    /// chain of intervals, unpaired `|`) stops at 200 recursive levels whatever this says.
     pub max_depth: usize,
     /// Most AST nodes in one parsed answer (default 10 000; more: [`MathError::Limit`]).
     pub max_nodes: usize,
@@ -116,7 +118,7 @@ impl Default for MathLimits {
     fn default() -> Self {
         MathLimits {
             max_answer_bytes: 128 * 1024,
-            max_depth: 200,
+            max_depth: 1_000,
             max_nodes: 10_000,
             max_integer_bits: 1 << 20,
             max_factorial: 20_000,

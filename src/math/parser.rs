@@ -3,7 +3,10 @@
 //! Precedence, loosest first: answer list (`,` `;` "and") → relation chain (`=` `<` `\in`) → ratio
 //! (`:`) → union (`\cup`) → sum (`+ - \pm`) → product (explicit and implicit) → unary sign → postfix
 //! (`^ ! \% ^\circ _`) → atom. Every nesting level passes through [`Parser::enter`], so the depth limit
-//! bounds the recursion (and the depth of the tree, which bounds the recursion of `Drop` too).
+//! bounds the depth of the tree (which bounds the recursion of `Drop` and of comparison). The parser's
+//! own recursion is bounded apart from it: deep bracket nesting is parsed inside out with an explicit
+//! stack ([`parse_deep_groups_first`]), sign and postfix chains are loops, and what is left stops at
+//! [`MAX_RECURSION`] descents.
 //! A failed parse is an error, never a fallback to "some number inside it".
 
 use std::sync::LazyLock;
@@ -26,6 +29,12 @@ const UNITS: &[&str] = &[
 
 /// Parses one answer string (already extracted) into an expression.
 pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
+    parse_with(src, limits, true)
+}
+
+/// [`parse`], with the inside-out pass over deep groups on or off (off: plain recursive descent,
+/// which the tests compare it with).
+fn parse_with(src: &str, limits: &MathLimits, deep_groups_first: bool) -> Result<Expr, MathError> {
     if src.len() > limits.max_answer_bytes {
         return Err(MathError::Limit {
             limit: "max_answer_bytes",
@@ -48,7 +57,9 @@ pub fn parse(src: &str, limits: &MathLimits) -> Result<Expr, MathError> {
     if toks.is_empty() {
         return Err(MathError::Parse { text: src.to_string(), reason: "empty answer".into() });
     }
-    let mut p = Parser { t: toks, i: 0, depth: 0, nodes: 0, lim: limits, src, abs: 0, semis: Vec::new() };
+    let mut nodes = 0;
+    let toks = if deep_groups_first { parse_deep_groups_first(toks, limits, src, &mut nodes)? } else { toks };
+    let mut p = Parser::new(toks, limits, src, nodes);
     let (items, _) = p.seq(&[])?;
     let items = assignment_groups(items, &p.semis);
     match items.len() {
@@ -106,6 +117,160 @@ fn drop_redundant_groups(mut toks: Vec<Tok>) -> Vec<Tok> {
         keep[k - 1]
     });
     toks
+}
+
+/// How many levels of paired brackets one parser pass descends before [`parse_deep_groups_first`]
+/// has already parsed the group below: the parser's recursion stays within this many bracket levels.
+const GROUP_CHUNK: usize = 16;
+
+/// The most recursive descents (through [`Parser::atom`]) of one parser pass. Nesting split at
+/// paired brackets never comes near it; nesting that cannot be split there (a chain of intervals
+/// `(a, [b, …)`, unpaired `|`) is refused past it as `max_depth`, so the stack a parse uses is
+/// bounded whatever `max_depth` says.
+pub(crate) const MAX_RECURSION: usize = 200;
+
+/// A bracketed group parsed ahead of its surroundings; it stands in the token stream for the tokens
+/// it was parsed from.
+#[derive(Clone, PartialEq)]
+pub struct ParsedGroup {
+    expr: Expr,
+    /// The deepest nesting reached inside the group, counting the group's own level.
+    depth: usize,
+    /// The group's opening token (`\sin(x)` takes a `(` group as its argument).
+    open: Tok,
+}
+
+impl std::fmt::Debug for ParsedGroup {
+    // The group's tree can be deep: an error message names its bracket, not its contents.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} group", self.open)
+    }
+}
+
+/// Whether a token ends an operand, so that a `|` after it closes an absolute value.
+fn ends_operand(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Num(_)
+            | Tok::Letter(_)
+            | Tok::Word(_)
+            | Tok::Name(_)
+            | Tok::Text(_)
+            | Tok::Pi
+            | Tok::Infty
+            | Tok::Empty
+            | Tok::Dots
+            | Tok::RParen
+            | Tok::RBrace
+            | Tok::RBrack
+            | Tok::RSet
+            | Tok::Bang
+            | Tok::Percent
+            | Tok::Degree
+            | Tok::Prime
+            | Tok::End(_)
+            | Tok::Parsed(_)
+    )
+}
+
+/// The explicit stack behind deep nesting. Brackets are paired with a stack (`(`, `{`, `[`, `\{`,
+/// and `|` as an opener where no operand precedes it); wherever paired brackets nest at least
+/// [`GROUP_CHUNK`] deep, the groups at every [`GROUP_CHUNK`]-th level from the inside are parsed first,
+/// innermost first, each by a fresh parser pass over just its tokens, and replaced by one
+/// [`Tok::Parsed`]. A group is replaced only when its pass consumes exactly its tokens; a group whose
+/// pass does not is left for the main pass to read as written, so the result is the tree the
+/// recursive parser builds, and the recursion of any pass stays within [`GROUP_CHUNK`] bracket levels.
+/// Shallow input (nearly all of it) comes back untouched after one scan.
+fn parse_deep_groups_first(
+    toks: Vec<Tok>,
+    lim: &MathLimits,
+    src: &str,
+    nodes: &mut usize,
+) -> Result<Vec<Tok>, MathError> {
+    let closes = |open: &Tok, close: &Tok| {
+        matches!(
+            (open, close),
+            (Tok::LParen, Tok::RParen)
+                | (Tok::LBrace, Tok::RBrace)
+                | (Tok::LBrack, Tok::RBrack)
+                | (Tok::LSet, Tok::RSet)
+                | (Tok::Pipe, Tok::Pipe)
+        )
+    };
+    // Pass 1: pair brackets and measure each group's height (0: no paired group inside).
+    let mut partner = vec![usize::MAX; toks.len()];
+    let mut height = vec![0usize; toks.len()];
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut tallest = 0;
+    // A `|` that closed an absolute value ends an operand too.
+    let mut closing_pipe = vec![false; toks.len()];
+    for (i, t) in toks.iter().enumerate() {
+        let after_operand = i > 0 && (ends_operand(&toks[i - 1]) || closing_pipe[i - 1]);
+        let opens = match t {
+            Tok::LParen | Tok::LBrace | Tok::LBrack | Tok::LSet => true,
+            Tok::Pipe => !(after_operand && stack.last().is_some_and(|&(o, _)| toks[o] == Tok::Pipe)),
+            Tok::RParen | Tok::RBrace | Tok::RBrack | Tok::RSet => false,
+            _ => continue,
+        };
+        if opens {
+            stack.push((i, 0));
+            continue;
+        }
+        if let Some((o, h)) = stack.pop()
+            && closes(&toks[o], t)
+        {
+            partner[o] = i;
+            partner[i] = o;
+            closing_pipe[i] = *t == Tok::Pipe;
+            height[o] = h;
+            tallest = tallest.max(h);
+            if let Some(parent) = stack.last_mut() {
+                parent.1 = parent.1.max(h + 1);
+            }
+        }
+    }
+    if tallest + 1 < GROUP_CHUNK {
+        return Ok(toks);
+    }
+    // Pass 2: rebuild the stream left to right; at the close of a group whose height is one below a
+    // multiple of GROUP_CHUNK, parse the group's tokens (its deeper groups already replaced).
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut opened: Vec<usize> = Vec::new();
+    let mut after_sqrt = vec![false; toks.len()];
+    for (i, t) in toks.into_iter().enumerate() {
+        let j = partner[i];
+        if j == usize::MAX {
+            out.push(t);
+            continue;
+        }
+        if j > i {
+            after_sqrt[i] = t == Tok::LBrack && matches!(out.last(), Some(Tok::Cmd(c)) if c == "sqrt");
+            opened.push(out.len());
+            out.push(t);
+            continue;
+        }
+        let start = opened.pop().unwrap_or(out.len());
+        out.push(t);
+        // `\sqrt[n]` reads its index bracket itself.
+        if height[j] % GROUP_CHUNK != GROUP_CHUNK - 1 || after_sqrt[j] {
+            continue;
+        }
+        let group: Vec<Tok> = out[start..].to_vec();
+        let open = group[0].clone();
+        let len = group.len();
+        let mut p = Parser::new(group, lim, src, *nodes);
+        match p.atom() {
+            Ok(expr) if p.i == len => {
+                *nodes = p.nodes;
+                out.truncate(start);
+                out.push(Tok::Parsed(Box::new(ParsedGroup { expr, depth: p.peak, open })));
+            }
+            Err(e @ MathError::Limit { .. }) => return Err(e),
+            // Not a group read on its own: the main pass reads these tokens as written.
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// `p=5, q=2; p=7, q=2`: groups of assignments separated by `;` are the tuples `(5, 2), (7, 2)`.
@@ -295,6 +460,10 @@ struct Parser<'a> {
     t: Vec<Tok>,
     i: usize,
     depth: usize,
+    /// The deepest `depth` reached.
+    peak: usize,
+    /// Recursive descents through [`Parser::atom`] now open (at most [`MAX_RECURSION`]).
+    nest: usize,
     nodes: usize,
     lim: &'a MathLimits,
     src: &'a str,
@@ -412,7 +581,11 @@ fn unit_text(t: &str) -> bool {
         && t.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '^' || c.is_ascii_digit() || c == '/')
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(t: Vec<Tok>, lim: &'a MathLimits, src: &'a str, nodes: usize) -> Self {
+        Parser { t, i: 0, depth: 0, peak: 0, nest: 0, nodes, lim, src, abs: 0, semis: Vec::new() }
+    }
+
     fn fail<T>(&self, reason: impl Into<String>) -> Result<T, MathError> {
         Err(MathError::Parse { text: self.src.to_string(), reason: reason.into() })
     }
@@ -456,6 +629,7 @@ impl Parser<'_> {
 
     fn enter(&mut self) -> Result<(), MathError> {
         self.depth += 1;
+        self.peak = self.peak.max(self.depth);
         if self.depth > self.lim.max_depth {
             return Err(MathError::Limit {
                 limit: "max_depth",
@@ -578,7 +752,8 @@ impl Parser<'_> {
             | Tok::Cmd(_)
             | Tok::Func(_)
             | Tok::Begin(_)
-            | Tok::Word(_) => true,
+            | Tok::Word(_)
+            | Tok::Parsed(_) => true,
             Tok::Pipe => self.abs == 0,
             _ => false,
         }
@@ -705,31 +880,26 @@ impl Parser<'_> {
         Ok(fold(acc, factors))
     }
 
+    /// Prefix signs (`-`, `+`, `\pm`, `\mp`), each one level deeper, read in a loop (`-----1`
+    /// does not recurse), then the operand.
     fn unary(&mut self) -> Result<Expr, MathError> {
-        match self.peek() {
-            Some(Tok::Minus) => {
-                self.i += 1;
-                self.enter()?;
-                let e = self.unary()?;
-                self.leave();
-                Ok(Expr::Neg(Box::new(e)))
-            }
-            Some(Tok::Plus) => {
-                self.i += 1;
-                self.enter()?;
-                let e = self.unary();
-                self.leave();
-                e
-            }
-            Some(Tok::PlusMinus | Tok::MinusPlus) => {
-                self.i += 1;
-                self.enter()?;
-                let e = self.unary()?;
-                self.leave();
-                Ok(Expr::PlusMinus(Box::new(e)))
-            }
-            _ => self.postfix(),
+        let mut signs = Vec::new();
+        while let Some(t @ (Tok::Minus | Tok::Plus | Tok::PlusMinus | Tok::MinusPlus)) = self.peek() {
+            signs.push(t.clone());
+            self.i += 1;
+            self.enter()?;
         }
+        let operand = self.postfix();
+        self.depth -= signs.len();
+        let mut e = operand?;
+        for sign in signs.iter().rev() {
+            e = match sign {
+                Tok::Minus => Expr::Neg(Box::new(e)),
+                Tok::PlusMinus | Tok::MinusPlus => Expr::PlusMinus(Box::new(e)),
+                _ => e,
+            };
+        }
+        Ok(e)
     }
 
     fn postfix(&mut self) -> Result<Expr, MathError> {
@@ -846,13 +1016,37 @@ impl Parser<'_> {
     }
 
     fn atom(&mut self) -> Result<Expr, MathError> {
+        if self.nest >= MAX_RECURSION {
+            // Nesting that no pair of brackets splits (see `parse_deep_groups_first`).
+            return Err(MathError::Limit {
+                limit: "max_depth",
+                value: self.nest as u64 + 1,
+                max: MAX_RECURSION.min(self.lim.max_depth) as u64,
+            });
+        }
+        self.nest += 1;
         self.enter()?;
         let e = self.atom_inner();
         self.leave();
+        self.nest -= 1;
         e
     }
 
     fn atom_inner(&mut self) -> Result<Expr, MathError> {
+        if let Some(Tok::Parsed(_)) = self.peek() {
+            let Some(Tok::Parsed(g)) = self.bump() else { return self.fail("unexpected end of answer") };
+            // The group's own level is the one `atom` just entered.
+            let depth = self.depth - 1 + g.depth;
+            self.peak = self.peak.max(depth);
+            if depth > self.lim.max_depth {
+                return Err(MathError::Limit {
+                    limit: "max_depth",
+                    value: depth as u64,
+                    max: self.lim.max_depth as u64,
+                });
+            }
+            return Ok(g.expr);
+        }
         self.node()?;
         let Some(t) = self.bump() else { return self.fail("unexpected end of answer") };
         match t {
@@ -975,7 +1169,12 @@ impl Parser<'_> {
                 base = Some(self.script()?);
             }
         }
-        let arg = if self.peek() == Some(&Tok::LParen) {
+        let paren = match self.peek() {
+            Some(Tok::LParen) => true,
+            Some(Tok::Parsed(g)) => g.open == Tok::LParen,
+            _ => false,
+        };
+        let arg = if paren {
             self.postfix()?
         } else {
             let mut factors = Vec::new();
@@ -1127,6 +1326,94 @@ fn sub_name(e: &Expr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inside-out parsing of deep groups builds exactly the tree plain recursive descent builds, on
+    /// every kind of bracket nesting, mixed, and on inputs where a group cannot be read on its own.
+    #[test]
+    fn deep_groups_first_builds_the_recursive_tree() {
+        let lim = MathLimits { max_depth: 190, ..MathLimits::default() };
+        let layers = [
+            ("(1+", ")"),
+            ("\\frac{1}{2+", "}"),
+            ("\\frac{", "}{3}"),
+            ("\\sqrt{", "}"),
+            ("\\sqrt[3]{", "}"),
+            ("2^{", "}"),
+            ("|x-", "|"),
+            ("\\sin(", ")"),
+            ("\\sin^2(", ")"),
+            ("\\{1, ", "\\}"),
+            ("[1, ", "]"),
+            ("-(", ")!"),
+            ("\\left(x\\cdot", "\\right)"),
+            ("(a, (b, ", "])"),
+        ];
+        let mut cases = Vec::new();
+        for (k, (open, close)) in layers.iter().enumerate() {
+            for n in [GROUP_CHUNK - 1, GROUP_CHUNK, 2 * GROUP_CHUNK + 3, 60] {
+                cases.push(format!("{}y{}", open.repeat(n), close.repeat(n)));
+                // Mixed with the next kind, level by level.
+                let (o2, c2) = layers[(k + 1) % layers.len()];
+                let mut s = String::new();
+                for i in 0..n {
+                    s.push_str(if i % 2 == 0 { open } else { o2 });
+                }
+                s.push('1');
+                for i in (0..n).rev() {
+                    s.push_str(if i % 2 == 0 { close } else { c2 });
+                }
+                cases.push(s);
+            }
+        }
+        // Groups a pass cannot read on its own (an unclosed interval, a stray `|`) are read as written.
+        cases.push(format!("{}1{} (0, 1]", "(1+".repeat(40), ")".repeat(40)));
+        cases.push(format!("|{}1{}| |", "(1+".repeat(40), ")".repeat(40)));
+        cases.push(format!("{}1{}", "((1+".repeat(20), ")+2)".repeat(20)));
+        cases.push(format!("{}1{}, x=2; y=3", "(1+".repeat(40), ")".repeat(40)));
+        for c in &cases {
+            let split = parse_with(c, &lim, true);
+            let plain = parse_with(c, &lim, false);
+            match (&split, &plain) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{c}"),
+                (Err(a), Err(b)) => assert_eq!(std::mem::discriminant(a), std::mem::discriminant(b), "{c}: {a} / {b}"),
+                _ => panic!("{c}: {split:?} / {plain:?}"),
+            }
+        }
+        assert!(cases.iter().filter(|c| parse_with(c, &lim, true).is_ok()).count() > 100);
+    }
+
+    /// The depth a deep group reports is the depth recursive descent counts: the limit holds at
+    /// `max_depth` and fails one past it, with the groups parsed first.
+    #[test]
+    fn deep_groups_first_keeps_the_depth_limit() {
+        for d in [GROUP_CHUNK, 3 * GROUP_CHUNK + 1, 150] {
+            let lim = MathLimits { max_depth: d, ..MathLimits::default() };
+            // `k` nested `(1+…)` nest `k + 1` atoms.
+            let at = format!("{}1{}", "(1+".repeat(d - 1), ")".repeat(d - 1));
+            let past = format!("{}1{}", "(1+".repeat(d), ")".repeat(d));
+            assert!(parse_with(&at, &lim, true).is_ok(), "{d}");
+            for split in [true, false] {
+                match parse_with(&past, &lim, split) {
+                    Err(MathError::Limit { limit: "max_depth", value, max }) => {
+                        assert_eq!((value, max), (d as u64 + 1, d as u64), "{d} {split}")
+                    }
+                    other => panic!("{d} {split}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    /// Nesting no bracket pair splits stops at MAX_RECURSION descents: a typed limit, not a deep stack.
+    #[test]
+    fn unsplit_nesting_stops_at_the_recursion_bound() {
+        let lim = MathLimits::default();
+        let intervals = |k: usize| format!("{}1{}", "(0, ".repeat(k), "]".repeat(k));
+        assert!(parse_with(&intervals(MAX_RECURSION - 1), &lim, true).is_ok());
+        match parse_with(&intervals(MAX_RECURSION), &lim, true) {
+            Err(MathError::Limit { limit: "max_depth", .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
 
     /// The machine-arithmetic path builds exactly what the big-integer path builds.
     #[test]
