@@ -139,9 +139,30 @@ pub fn load_weights(path: &Path, device: &Device) -> Result<(ModelConfig, Weight
 }
 
 /// The tokenizer stored in a GGUF file's metadata, with its end-of-sequence id.
+///
+/// candle's `from_gguf` gives every byte-level vocabulary it has no recipe for (`tokenizer.ggml.pre`
+/// other than `qwen2`, `llama3`, `smaug-bpe`, `lfm2`) a pre-tokenizer that adds a prefix space, so
+/// after each special token the text is read as if a space began it (`<|im_start|>` then `Ġsystem`,
+/// where llama.cpp and the model's own `tokenizer.json` read `system`). Those vocabularies get
+/// llama.cpp's pre-tokenizer instead: GPT-2's split, no prefix space unless
+/// `tokenizer.ggml.add_space_prefix` says so, and digits one by one for `smollm`.
 pub fn load_tokenizer(content: &Content) -> Result<TextTokenizer, TrainError> {
-    let tokenizer =
+    use tokenizers::pre_tokenizers::{byte_level::ByteLevel, digits::Digits, sequence::Sequence};
+    let mut tokenizer =
         tokenizers::Tokenizer::from_gguf(content).map_err(|e| TrainError::Tokenizer(format!("from GGUF: {e}")))?;
+    let text = |key: &str| content.metadata.get(key).and_then(|v| v.to_string().ok()).map(String::as_str);
+    let byte_level = text("tokenizer.ggml.model") == Some("gpt2");
+    let pre = text("tokenizer.ggml.pre").unwrap_or("gpt2");
+    if byte_level && !matches!(pre, "qwen2" | "llama3" | "smaug-bpe" | "lfm2") {
+        let prefix_space =
+            content.metadata.get("tokenizer.ggml.add_space_prefix").and_then(|v| v.to_bool().ok()).unwrap_or(false);
+        let split = ByteLevel::new(prefix_space, true, true);
+        if pre == "smollm" {
+            tokenizer.with_pre_tokenizer(Some(Sequence::new(vec![Digits::new(true).into(), split.into()])));
+        } else {
+            tokenizer.with_pre_tokenizer(Some(split));
+        }
+    }
     let eos = meta_usize(content, "tokenizer.ggml.eos_token_id")? as u32;
     Ok(TextTokenizer::Bpe { tokenizer: Box::new(tokenizer), eos })
 }
@@ -214,6 +235,63 @@ mod tests {
             .fold(0f32, f32::max);
         assert!(max_diff < 1e-5, "rotate-half layout differs by {max_diff}");
         assert!(matches!(load_weights(Path::new("/nonexistent/x.gguf"), &dev), Err(TrainError::Io { .. })));
+    }
+
+    /// A byte-level GGUF vocabulary reads the text after a special token as written: no prefix
+    /// space (`system`, not `Ġsystem`), as llama.cpp and transformers read it; `smollm` splits digits.
+    #[test]
+    fn gguf_byte_level_tokenizer_adds_no_prefix_space_after_special_tokens() {
+        let vocab = [
+            "<|endoftext|>",
+            "<|im_start|>",
+            "<|im_end|>",
+            "s",
+            "y",
+            "t",
+            "e",
+            "m",
+            "\u{120}",
+            "\u{10a}",
+            "H",
+            "i",
+            "1",
+            "2",
+            "sy",
+            "sys",
+            "syst",
+            "syste",
+            "system",
+            "\u{120}system",
+            "12",
+        ];
+        let merges = ["s y", "sy s", "sys t", "syst e", "syste m", "\u{120} system", "1 2"];
+        let strings = |v: &[&str]| Value::Array(v.iter().map(|s| Value::String((*s).into())).collect());
+        let types =
+            Value::Array(vocab.iter().enumerate().map(|(i, _)| Value::I32(if i < 3 { 3 } else { 1 })).collect());
+        let encode = |pre: &str| {
+            let metadata = [
+                ("tokenizer.ggml.model", Value::String("gpt2".into())),
+                ("tokenizer.ggml.pre", Value::String(pre.into())),
+                ("tokenizer.ggml.tokens", strings(&vocab)),
+                ("tokenizer.ggml.merges", strings(&merges)),
+                ("tokenizer.ggml.token_type", types.clone()),
+                ("tokenizer.ggml.bos_token_id", Value::U32(1)),
+                ("tokenizer.ggml.eos_token_id", Value::U32(2)),
+                ("tokenizer.ggml.add_space_prefix", Value::Bool(false)),
+            ];
+            let content = Content {
+                magic: candle_core::quantized::gguf_file::VersionedMagic::GgufV3,
+                metadata: metadata.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                tensor_infos: Default::default(),
+                tensor_data_offset: 0,
+            };
+            let tok = load_tokenizer(&content).unwrap();
+            let ids = tok.encode("<|im_start|>system\nHi 12<|im_end|>\n").unwrap();
+            ids.iter().map(|&i| vocab[i as usize]).collect::<Vec<_>>()
+        };
+        let (sp, nl) = ("\u{120}", "\u{10a}");
+        assert_eq!(encode("gpt2"), ["<|im_start|>", "system", nl, "H", "i", sp, "12", "<|im_end|>", nl]);
+        assert_eq!(encode("smollm"), ["<|im_start|>", "system", nl, "H", "i", sp, "1", "2", "<|im_end|>", nl]);
     }
 
     /// Where the SmolLM2 GGUF is looked for: `$RLVR_SMOLLM2_GGUF`, else `~/.cache/rlvr/`.
