@@ -7,6 +7,13 @@
 # `rlvr dataset arithmetic` into .dev/arith/L/), `gsm8k TRAIN_S` (before → after on 500 held-out
 # questions within a training-time budget, alone on the GPU), `proof TRAIN_S` (the level `probe`
 # picked: GRPO and the shuffled-reward control at two learning rates, four processes at once).
+# TRL side by side: `trl-setup` (first call: also carries .dev/part00, which the call's command
+# copies to /tmp/rlvr first, .dev/whl/ — the trl, datasets, dill, multiprocess and gguf wheels,
+# sha256s in benches/gpu/trl_grpo.py —, .dev/rlvr.so.xz — the rlvr Python extension, as
+# rlvr/_rlvr.abi3.so — and .dev/tok/, the model's tokenizer files for a tiny random-weight model:
+# installs, imports, scores, and runs trl_grpo.py for 2 steps on that tiny model), then at once
+# `trl TRAIN_S` (second call, part01: Hugging Face TRL's GRPOTrainer at the settings of `gsm8k
+# TRAIN_S`, benches/gpu/trl_grpo.py; trl.json and trl.log into $OUT).
 set -uo pipefail
 R=/tmp/rlvr; mkdir -p $R
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
@@ -29,7 +36,38 @@ ARITH=(--map prompt=question --recipe gsm8k --device cuda:0 --system-prompt "$SY
   --temperature 1.0 --per-device-train-batch-size 16 --gradient-accumulation-steps 4
   --max-completion-length 128 --dtype bf16 --threads 4)
 zero_std() { python3 -c "import json,sys;r=[json.loads(l)['frac_reward_zero_std'] for l in open(sys.argv[1])];print(sum(r)/len(r))" "$1"; }
+trl_env() {  # the wheels into /tmp/site, python/rlvr plus the extension into /tmp/pylib
+  local S=/tmp/site P=/tmp/pylib
+  [ -d $S/trl ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $S $REPO/.dev/whl/*.whl || return 1
+  mkdir -p $P
+  if [ ! -s $P/_rlvr.abi3.so ]; then xz -dc $REPO/.dev/rlvr.so.xz > $P/so.tmp && mv $P/so.tmp $P/_rlvr.abi3.so || return 1; fi
+  rm -rf $P/rlvr && cp -r $REPO/python/rlvr $P/ && cp $P/_rlvr.abi3.so $P/rlvr/ || return 1
+  export PYTHONPATH=$P:$S PYTHONUNBUFFERED=1 TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+}
+TRL_ARGS=(--device ${TRL_DEVICE:-cuda} --train $R/train.jsonl --eval $R/test500.jsonl --rlvr-eval $REPO/testdata/train/gpu/gsm8k_bf16_r2/eval_before.jsonl.xz)
 case "$1" in
+trl-setup)
+  trl_env || exit 5
+  python3 -c "import torch, transformers, accelerate, datasets, trl, rlvr, gguf; from trl import GRPOTrainer, GRPOConfig
+from rlvr.trl import RewardFunction
+print('versions', torch.__version__, transformers.__version__, accelerate.__version__, datasets.__version__, trl.__version__, rlvr.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no cuda')
+print(rlvr.Engine().score([{'id': 0, 'completion': 'So 48 + 24 = 72.\n#### 72', 'answer': '72', 'recipe': 'gsm8k'}]))
+print(RewardFunction(recipe='gsm8k', answer_column='answer')(completions=[[{'role': 'assistant', 'content': '#### 7'}]], answer=['7']))" || exit 6
+  mkdir -p /tmp/tiny && cp $REPO/.dev/tok/*.json* $REPO/.dev/tok/*.jinja /tmp/tiny/ && xz -df /tmp/tiny/tokenizer.json.xz
+  python3 -c "import torch; from transformers import LlamaConfig, LlamaForCausalLM; torch.manual_seed(0)
+LlamaForCausalLM(LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+  num_key_value_heads=2, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)).save_pretrained('/tmp/tiny')" || exit 7
+  timeout 240 python3 $REPO/benches/gpu/trl_grpo.py --hf-dir /tmp/tiny "${TRL_ARGS[@]}" --out $OUT --work /tmp/trl-tiny \
+    --max-steps 2 --held-out 16 --eval-max-new-tokens 32 --max-completion-length 32 2>&1 | tee $OUT/trl-setup.log
+  rc=${PIPESTATUS[0]}; ls -la $R; exit $rc
+  ;;
+trl)
+  trl_env || exit 5
+  [ -s $R/model.gguf ] || { echo "no $R/model.gguf: run trl-setup with part00 first"; exit 4; }
+  timeout ${3:-560} python3 $REPO/benches/gpu/trl_grpo.py --model $R/model.gguf "${TRL_ARGS[@]}" --out $OUT \
+    --train-seconds $2 2>&1 | tee $OUT/trl.log
+  exit ${PIPESTATUS[0]}
+  ;;
 probe)
   # The documented rule: train on the level whose groups most often have mixed rewards at T = 1,
   # among the levels with at least 300 held-out questions (level 1 has 81 questions in all).
