@@ -127,7 +127,7 @@ const GROUP_CHUNK: usize = 16;
 /// paired brackets never comes near it; nesting that cannot be split there (a chain of intervals
 /// `(a, [b, …)`, unpaired `|`) is refused past it as `max_depth`, so the stack a parse uses is
 /// bounded whatever `max_depth` says.
-pub(crate) const MAX_RECURSION: usize = 200;
+const MAX_RECURSION: usize = 200;
 
 /// A bracketed group parsed ahead of its surroundings; it stands in the token stream for the tokens
 /// it was parsed from.
@@ -236,7 +236,6 @@ fn parse_deep_groups_first(
     // multiple of GROUP_CHUNK, parse the group's tokens (its deeper groups already replaced).
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut opened: Vec<usize> = Vec::new();
-    let mut after_sqrt = vec![false; toks.len()];
     for (i, t) in toks.into_iter().enumerate() {
         let j = partner[i];
         if j == usize::MAX {
@@ -244,15 +243,16 @@ fn parse_deep_groups_first(
             continue;
         }
         if j > i {
-            after_sqrt[i] = t == Tok::LBrack && matches!(out.last(), Some(Tok::Cmd(c)) if c == "sqrt");
             opened.push(out.len());
             out.push(t);
             continue;
         }
         let start = opened.pop().unwrap_or(out.len());
         out.push(t);
-        // `\sqrt[n]` reads its index bracket itself.
-        if height[j] % GROUP_CHUNK != GROUP_CHUNK - 1 || after_sqrt[j] {
+        // `\sqrt[n]` reads its index bracket itself (the token before a group is never replaced).
+        let sqrt_index =
+            out[start] == Tok::LBrack && start > 0 && matches!(&out[start - 1], Tok::Cmd(c) if c == "sqrt");
+        if height[j] % GROUP_CHUNK != GROUP_CHUNK - 1 || sqrt_index {
             continue;
         }
         let group: Vec<Tok> = out[start..].to_vec();
@@ -1033,8 +1033,9 @@ impl<'a> Parser<'a> {
     }
 
     fn atom_inner(&mut self) -> Result<Expr, MathError> {
-        if let Some(Tok::Parsed(_)) = self.peek() {
-            let Some(Tok::Parsed(g)) = self.bump() else { return self.fail("unexpected end of answer") };
+        if let Some(Tok::Parsed(_)) = self.peek()
+            && let Some(Tok::Parsed(g)) = self.bump()
+        {
             // The group's own level is the one `atom` just entered.
             let depth = self.depth - 1 + g.depth;
             self.peak = self.peak.max(depth);
@@ -1370,6 +1371,10 @@ mod tests {
         cases.push(format!("|{}1{}| |", "(1+".repeat(40), ")".repeat(40)));
         cases.push(format!("{}1{}", "((1+".repeat(20), ")+2)".repeat(20)));
         cases.push(format!("{}1{}, x=2; y=3", "(1+".repeat(40), ")".repeat(40)));
+        // A root index deep enough to be parsed first stays `\sqrt`'s own bracket.
+        for k in [GROUP_CHUNK - 1, 2 * GROUP_CHUNK - 1] {
+            cases.push(format!("\\sqrt[{}3{}]{{2}}", "(1+".repeat(k), ")".repeat(k)));
+        }
         for c in &cases {
             let split = parse_with(c, &lim, true);
             let plain = parse_with(c, &lim, false);
