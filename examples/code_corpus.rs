@@ -4,8 +4,8 @@
 //!
 //! Rows of `../shared/corpus/code/formats/` (dataset layouts as they ship) are read too: without a
 //! `completion`, the row's own candidate field is the program (`reference_solution`, `response`,
-//! `model_response`, `solution_str`, `formatted_response`), and `native_pass` is the label; rows
-//! with neither are skipped and counted.
+//! `model_response`, `solution_str`, `formatted_response`, or a Kattis package's `submission`), and
+//! `native_pass` is the label; rows with neither are skipped and counted.
 
 use std::time::Instant;
 
@@ -25,14 +25,19 @@ fn main() -> anyhow::Result<()> {
         let mut value: serde_json::Value = serde_json::from_str(line)?;
         if value.get("completion").is_none() {
             let fields = ["reference_solution", "response", "model_response", "solution_str", "formatted_response"];
+            // A Kattis package row ships its program as `submission {path, code}`, which the kattis
+            // layout reads as the completion: it needs no candidate field.
+            let packaged = value.get("submission").is_some_and(|v| !v.is_null());
             let candidate = fields.iter().find_map(|f| value.get(*f).and_then(|v| v.as_str()).map(str::to_string));
             let label = value.get("native_pass").and_then(|v| v.as_bool());
-            let (Some(candidate), Some(label), Some(map)) = (candidate, label, value.as_object_mut()) else {
+            let (true, Some(label), Some(map)) = (candidate.is_some() || packaged, label, value.as_object_mut()) else {
                 unlabelled += 1;
                 continue;
             };
             map.remove("expected");
-            map.insert("completion".into(), candidate.into());
+            if let Some(candidate) = candidate {
+                map.insert("completion".into(), candidate.into());
+            }
             map.insert("expected".into(), label.into());
             if !map.contains_key("id") {
                 let id = map.get("source").cloned().unwrap_or_default();

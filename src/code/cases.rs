@@ -1,5 +1,6 @@
 //! Runs every case in `testdata/code/*.jsonl` through [`super::judge`] and checks the sample verdict
-//! and, where a case lists them, the per-test verdicts (`expected_test_verdicts`). Needs the
+//! and, where a case lists them, the per-test verdicts (`expected_test_verdicts`) and the limit of the
+//! first failing test (`expected_limit`). Needs the
 //! toolchain and runtimes from `.ci/install-code-runtimes.sh`, hence `#[ignore]`:
 //! `cargo test --lib code::cases -- --ignored`. `RLVR_CASE_FILTER` selects cases by id substring.
 //! Cases listed in `testdata/known_failures/code.toml` (the one list of known code failures, shared
@@ -51,6 +52,13 @@ fn check_case(line: &str, config: &CodeConfig, known: &[String]) -> Result<Optio
             problems.push(format!("tests {got:?} expected {want:?}"));
         }
     }
+    if let Some(want) = value["expected_limit"].as_str() {
+        let first = report.tests.iter().find(|t| t.verdict != TestVerdict::AC);
+        let limit = first.and_then(|t| t.limit).map(|l| l.as_str());
+        if limit != Some(want) {
+            problems.push(format!("limit of the first failure {limit:?} expected {want:?}"));
+        }
+    }
     if let Some(sample) = sample.as_ref().filter(|_| id.contains("/adversarial/")) {
         // The host must survive each attack with the same verdicts on a second run.
         let again = judge(sample, config);
@@ -76,6 +84,27 @@ fn check_case(line: &str, config: &CodeConfig, known: &[String]) -> Result<Optio
         }
         (false, false) => Err(detail()),
     }
+}
+
+/// The interactive cases, per test: `cargo test --test testdata` checks only their sample
+/// verdicts, and a deadlock or a flood must be the right limit, not just some failure.
+#[test]
+fn interactive_cases_per_test() {
+    let config = CodeConfig::default();
+    let known = known_failures();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/code/interactive.jsonl");
+    let text = std::fs::read_to_string(path).expect("testdata/code/interactive.jsonl");
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for line in text.lines().filter(|l| l.contains("expected_test_verdicts")) {
+        match check_case(line, &config, &known) {
+            Ok(Some(_)) => ran += 1,
+            Ok(None) => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(ran >= 10, "only {ran} interactive cases ran");
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! | `rlvr` (default) | `input actual expected` | the input | 0 accepts, any other status rejects |
 //! | `testlib` | `input output answer` | empty | 0 OK, 1 WA, 2 (and 4) PE, 8 unexpected EOF, 7 points (partial credit), 3 FAIL: a judge error |
 //! | `kattis` | `input answer feedback_dir/` | the output | 42 accepted, 43 wrong answer, anything else a judge error |
+//! | `open_r1` (open-r1 codeforces `generated_checker`) | `input.txt correct_output.txt solution_output.txt` | empty | exit 0 and a last stdout token `1` accepts, `0` rejects; anything else a judge error |
 //!
 //! Files are given as paths in the guest's read-only `/.rlvr`; a Kattis validator's feedback
 //! directory is a fresh writable `/feedback/`, and the files it writes there (`judgemessage.txt`,
@@ -42,6 +43,9 @@ pub enum Convention {
     Testlib,
     /// Kattis problemtools output validators: `validator input answer feedback_dir/ < output`.
     Kattis,
+    /// open-r1 codeforces' `generated_checker` (Python):
+    /// `checker.py input.txt correct_output.txt solution_output.txt`, printing `1` or `0`.
+    OpenR1,
 }
 
 impl Convention {
@@ -51,6 +55,7 @@ impl Convention {
             "rlvr" => Some(Convention::Rlvr),
             "testlib" | "codeforces" | "polygon" => Some(Convention::Testlib),
             "kattis" | "problemtools" | "icpc" => Some(Convention::Kattis),
+            "open_r1" | "open-r1" | "openr1" => Some(Convention::OpenR1),
             _ => None,
         }
     }
@@ -61,6 +66,7 @@ impl Convention {
             Convention::Rlvr => "rlvr",
             Convention::Testlib => "testlib",
             Convention::Kattis => "kattis",
+            Convention::OpenR1 => "open_r1",
         }
     }
 }
@@ -119,7 +125,7 @@ impl Checker {
         let convention = match string("convention")? {
             None => Convention::Rlvr,
             Some(name) => Convention::parse(&name).ok_or_else(|| {
-                invalid(".convention", format!("unknown convention `{name}` (known: rlvr, testlib, kattis)"))
+                invalid(".convention", format!("unknown convention `{name}` (known: rlvr, testlib, kattis, open_r1)"))
             })?,
         };
         let code = string("code")?;
@@ -266,6 +272,15 @@ pub fn check(
             args.extend(["/.rlvr/input", "/.rlvr/answer", "/feedback/"].map(String::from));
             (actual.as_bytes(), Some(Workdir { guest: "/feedback", files: &[] }))
         }
+        Convention::OpenR1 => {
+            files.push(("input.txt".into(), input.as_bytes().to_vec()));
+            files.push(("correct_output.txt".into(), expected.as_bytes().to_vec()));
+            files.push(("solution_output.txt".into(), actual.as_bytes().to_vec()));
+            args.extend(
+                ["/.rlvr/input.txt", "/.rlvr/correct_output.txt", "/.rlvr/solution_output.txt"].map(String::from),
+            );
+            (b"", None)
+        }
     };
     let input =
         RunInput { args: &args, stdin, files: &files, ro_dirs: &checker.ro_dirs, scratch: false, entry: checker.entry };
@@ -294,8 +309,8 @@ fn exit_status(convention: Convention, out: &RunOutput) -> Result<i32, String> {
     }
 }
 
-/// Reads a checker's run by its convention.
-fn decide(convention: Convention, out: &RunOutput) -> Result<CheckOutcome, String> {
+/// Reads a checker's (or an interactor's) run by its convention.
+pub(super) fn decide(convention: Convention, out: &RunOutput) -> Result<CheckOutcome, String> {
     let code = exit_status(convention, out)?;
     let outcome = |verdict, message: String| CheckOutcome {
         verdict,
@@ -332,6 +347,17 @@ fn decide(convention: Convention, out: &RunOutput) -> Result<CheckOutcome, Strin
                 }
                 3 => Err(judge_error(convention, out, "testlib FAIL, exit 3")),
                 other => Err(judge_error(convention, out, &format!("exit status {other}, not a testlib verdict"))),
+            }
+        }
+        Convention::OpenR1 => {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            match (code, stdout.split_whitespace().last()) {
+                (0, Some("1")) => Ok(outcome(TestVerdict::AC, String::new())),
+                (0, Some("0")) => {
+                    Ok(outcome(TestVerdict::WA, format!("checker printed 0: {}", tail_of(&out.stderr, 300))))
+                }
+                (0, last) => Err(judge_error(convention, out, &format!("printed {last:?}, not 1 or 0"))),
+                (other, _) => Err(judge_error(convention, out, &format!("exit status {other}"))),
             }
         }
         Convention::Kattis => {

@@ -25,8 +25,9 @@
 //! `compare` ([`compare::CompareOptions`]), `checker` (a program that judges stdio
 //! outputs: `{"language", "code" | "files", "convention": "rlvr" | "testlib" | "kattis"}`, see
 //! [`checker`]), `file_io` (`{"input": "input.txt", "output": "output.txt"}`, see [`fileio`]),
-//! `limits` ([`CodeLimits`] fields), `stop_at_first_failure` (bool). `interactor` (interactive
-//! problems) is recognised and refused with a clear error: not implemented yet.
+//! `limits` ([`CodeLimits`] fields), `stop_at_first_failure` (bool), `interactor` (stdio tests of
+//! an interactive problem: `{"language", "code" | "files", "convention"}`, run linked to the
+//! program by pipes, see [`interact`]; with a testlib interactor, `checker` judges its `tout`).
 //!
 //! # Verdicts
 //! Per test: `AC`, `WA`, `TLE`, `MLE`, `OLE`, `RE`, `CE`, with fuel, wall time, peak memory, the
@@ -50,6 +51,7 @@ pub mod checker;
 pub mod compare;
 pub mod compile;
 pub mod fileio;
+pub mod interact;
 pub mod lang;
 pub mod layout;
 pub mod limits;
@@ -232,6 +234,8 @@ pub struct TestSpec {
     pub compare: CompareOptions,
     /// An optional checker for stdio tests.
     pub checker: Option<Checker>,
+    /// The interactor of an interactive problem (stdio tests: input and answer go to it).
+    pub interactor: Option<Checker>,
     /// Files instead of stdin/stdout, for stdio tests.
     pub file_io: Option<FileIo>,
     /// The limits for this sample.
@@ -333,18 +337,36 @@ impl TestSpec {
             None | Some(Value::Null) => None,
             Some(v) => Some(Checker::parse(v, "checker")?),
         };
-        if map.get("interactor").is_some_and(|v| !v.is_null()) {
-            return Err(TestsError::Unsupported {
-                field: "interactor".into(),
-                message: "interactive problems (a submission and an interactor connected by pipes) are not \
-                          implemented yet; this sample cannot be judged"
-                    .into(),
-            });
-        }
+        let interactor = match map.get("interactor") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Checker::parse(v, "interactor")?),
+        };
         let file_io = match map.get("file_io") {
             None | Some(Value::Null) => None,
             Some(v) => Some(FileIo::parse(v)?),
         };
+        if let Some(interactor) = &interactor {
+            if !matches!(suite, Suite::Stdio(_)) {
+                return Err(invalid("interactor", "goes with `stdio` tests (each input and answer go to it)".into()));
+            }
+            if file_io.is_some() {
+                return Err(invalid("interactor", "cannot be combined with `file_io`".into()));
+            }
+            if interactor.convention == Convention::OpenR1 {
+                return Err(invalid(
+                    "interactor.convention",
+                    "open_r1 is a checker's convention; use rlvr, testlib or kattis".into(),
+                ));
+            }
+            if checker.is_some() && interactor.convention != Convention::Testlib {
+                return Err(invalid(
+                    "checker",
+                    "with an interactor, a checker judges a testlib interactor's `tout`; this interactor's \
+                     convention gives the verdict itself"
+                        .into(),
+                ));
+            }
+        }
         let limits = match map.get("limits") {
             None | Some(Value::Null) => config.limits,
             Some(v) => config.limits.merge_json(v).map_err(|e| invalid("limits", e.to_string()))?,
@@ -360,7 +382,7 @@ impl TestSpec {
             }
         };
         let prelude = map.get("prelude").filter(|v| !v.is_null()).map(|v| string(v, "prelude")).transpose()?;
-        let spec = TestSpec { suite, compare, checker, file_io, limits, stop_at_first_failure, prelude };
+        let spec = TestSpec { suite, compare, checker, interactor, file_io, limits, stop_at_first_failure, prelude };
         if spec.len() as u64 > spec.limits.tests {
             return Err(TestsError::TooMany { count: spec.len(), limit: spec.limits.tests });
         }
@@ -489,9 +511,30 @@ fn judge_in_sandbox(sandbox: &Sandbox, lang: &dyn Language, code: &str, spec: &T
         },
         _ => None,
     };
+    let interactor = match (&spec.suite, &spec.interactor) {
+        (Suite::Stdio(cases), Some(interactor)) => match interactor.build(&cx) {
+            Ok(p) => Some((p, interactor.convention, cases)),
+            Err(e) => return CodeReport::error(None, e.replacen("checker", "interactor", 1)),
+        },
+        _ => None,
+    };
     let mut results = Vec::with_capacity(total);
     for index in 0..total {
-        let result = match run_test(sandbox, &program, checker.as_ref(), spec, index) {
+        let result = match &interactor {
+            Some((built, convention, cases)) => interact::run_test(
+                sandbox,
+                &program,
+                built,
+                *convention,
+                checker.as_ref(),
+                &cases[index].0,
+                &cases[index].1,
+                &spec.limits,
+                index,
+            ),
+            None => run_test(sandbox, &program, checker.as_ref(), spec, index),
+        };
+        let result = match result {
             Ok(r) => r,
             Err(e) => return CodeReport::error(None, e),
         };
@@ -630,6 +673,7 @@ fn limit_decision(limit: LimitKind, out: &RunOutput) -> Decision {
         LimitKind::Memory => TestVerdict::MLE,
         LimitKind::Output => TestVerdict::OLE,
         LimitKind::Stack => TestVerdict::RE,
+        LimitKind::Idle => TestVerdict::TLE,
     };
     let what = match limit {
         LimitKind::Fuel => format!("CPU limit: used all {} fuel", out.fuel),
@@ -641,6 +685,7 @@ fn limit_decision(limit: LimitKind, out: &RunOutput) -> Decision {
         LimitKind::Memory => format!("memory limit (peak {} bytes)", out.peak_memory),
         LimitKind::Output => "output limit".to_string(),
         LimitKind::Stack => "stack overflow".to_string(),
+        LimitKind::Idle => "deadlock: both guests waited for input (idleness limit)".to_string(),
     };
     (verdict, Some(limit), Some(what))
 }

@@ -31,6 +31,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, I32Exit, WasiCtxBuilder};
 
+use super::interact::{Cut, Link, Side};
 use super::limits::{CodeLimits, MAX_MEMORY_BYTES};
 
 /// Native stack wasmtime lets guest code use (256 MiB): CPython's recursion through C frames needs it.
@@ -79,6 +80,9 @@ pub enum LimitKind {
     Output,
     /// The Wasm call stack or the guest's C stack.
     Stack,
+    /// An interactive test's two guests both waited for input from the other (a deadlock:
+    /// Codeforces' "idleness limit exceeded"); see [`super::interact`].
+    Idle,
 }
 
 impl LimitKind {
@@ -90,6 +94,7 @@ impl LimitKind {
             LimitKind::Memory => "memory",
             LimitKind::Output => "output",
             LimitKind::Stack => "stack",
+            LimitKind::Idle => "idle",
         }
     }
 }
@@ -436,10 +441,39 @@ impl Sandbox {
         limits: &CodeLimits,
         workdir: Option<&Workdir<'_>>,
     ) -> Result<RunOutput, SandboxError> {
+        self.run_inner(pre, input, limits, workdir, None)
+    }
+
+    /// [`Sandbox::run_with_workdir`] for one side of an interactive test: stdin and stdout are the
+    /// [`Link`]'s pipes (`input.stdin` is not used), the run ends early when the link stops it, and
+    /// the side is closed on the link when the guest exits. [`RunOutput::stdout`] stays empty.
+    pub fn run_linked(
+        &self,
+        pre: &InstancePre<Guest>,
+        input: &RunInput<'_>,
+        limits: &CodeLimits,
+        workdir: Option<&Workdir<'_>>,
+        link: &Arc<Link>,
+        side: Side,
+    ) -> Result<RunOutput, SandboxError> {
+        let out = self.run_inner(pre, input, limits, workdir, Some((link, side)));
+        // Also when the run could not start: the peer must not wait for this side.
+        link.close(side);
+        out
+    }
+
+    fn run_inner(
+        &self,
+        pre: &InstancePre<Guest>,
+        input: &RunInput<'_>,
+        limits: &CodeLimits,
+        workdir: Option<&Workdir<'_>>,
+        link: Option<(&Arc<Link>, Side)>,
+    ) -> Result<RunOutput, SandboxError> {
         // Wait for a slot before the clock starts (see `admission`): the wall-clock backstop then
         // sees about the same machine at any load.
         let _slot = super::admission::global().acquire();
-        let mut files = RunFiles::place(input)?;
+        let mut files = RunFiles::place(input, link.is_none())?;
         if let Some(workdir) = workdir {
             files.place_workdir(workdir)?;
         }
@@ -447,10 +481,16 @@ impl Sandbox {
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes as usize);
         let clock = Arc::new(AtomicU64::new(0));
         let mut b = WasiCtxBuilder::new();
-        b.args(input.args)
-            .stdin(MemoryInputPipe::new(input.stdin.to_vec()))
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
+        b.args(input.args);
+        match link {
+            None => {
+                b.stdin(MemoryInputPipe::new(input.stdin.to_vec())).stdout(stdout.clone());
+            }
+            Some((link, side)) => {
+                b.stdin(link.stdin(side)).stdout(link.stdout(side));
+            }
+        }
+        b.stderr(stderr.clone())
             .allow_blocking_current_thread(true)
             .monotonic_clock(VirtualClock(clock.clone()))
             .wall_clock(VirtualClock(clock.clone()))
@@ -489,8 +529,15 @@ impl Sandbox {
         store.set_epoch_deadline(1);
         let mut ticks = 0u64;
         let work_probe = files.workdir.clone();
+        let link_probe = link.map(|(link, side)| (link.clone(), side));
         store.epoch_deadline_callback(move |mut ctx| {
             ticks += 1;
+            // The judge stopped this side of an interactive test (the link says why afterwards).
+            if let Some((link, side)) = &link_probe
+                && link.cut(*side).is_some()
+            {
+                return Ok(UpdateDeadline::Interrupt);
+            }
             // Files written to a workdir count against the output limit, checked every tick: the
             // directory is on tmpfs, and a flood must not fill the host's memory.
             if let Some(dir) = &work_probe
@@ -512,18 +559,26 @@ impl Sandbox {
             Ok(UpdateDeadline::Continue(1))
         });
         let exit = run_entry(&mut store, pre, input.entry);
+        if let Some((link, side)) = link {
+            link.close(side);
+        }
         let workdir_over = files.workdir.as_ref().is_some_and(|dir| dir_bytes(dir, 0) > out_cap as u64);
         let elapsed = started.elapsed();
         let fuel = limits.fuel - store.get_fuel().unwrap_or(0);
         let guest = store.data();
         let stdout = out_probe_contents(&stdout);
-        let exit = match (exit, guest.limit_hit) {
-            (_, Some(limit)) => Exit::Limit(limit),
-            (exit, None) if stdout.len() > out_cap || workdir_over => {
+        let cut = link.and_then(|(link, side)| link.cut(side));
+        let exit = match (exit, guest.limit_hit, cut) {
+            (_, _, Some(Cut::Deadlock)) => Exit::Limit(LimitKind::Idle),
+            (_, _, Some(Cut::Wall)) => Exit::Limit(LimitKind::Wall),
+            (_, _, Some(Cut::Output)) => Exit::Limit(LimitKind::Output),
+            (_, _, Some(Cut::Stopped)) => Exit::Trap("stopped by the judge: the interactor's verdict was final".into()),
+            (_, Some(limit), None) => Exit::Limit(limit),
+            (exit, None, None) if stdout.len() > out_cap || workdir_over => {
                 let _ = exit;
                 Exit::Limit(LimitKind::Output)
             }
-            (exit, None) => exit,
+            (exit, None, None) => exit,
         };
         Ok(RunOutput {
             exit,
@@ -591,13 +646,26 @@ impl RunFiles {
         })
     }
 
-    fn place(input: &RunInput<'_>) -> Result<RunFiles, SandboxError> {
+    /// Places the run's files; `stdin_file`: write `stdin` (else remove it, so that the guest
+    /// runtime keeps fd 0 as the WASI stdin stream, a pipe of an interactive test).
+    fn place(input: &RunInput<'_>, stdin_file: bool) -> Result<RunFiles, SandboxError> {
         let io = |e: std::io::Error| SandboxError::Io(e.to_string());
         let mut root = Self::thread_root(false).map_err(io)?;
-        if std::fs::write(root.join("rlvr/stdin"), input.stdin).is_err() {
+        let placed = |root: &Path| {
+            let path = root.join("rlvr/stdin");
+            if stdin_file {
+                std::fs::write(&path, input.stdin)
+            } else {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => root.join("rlvr").metadata().map(|_| ()),
+                    other => other,
+                }
+            }
+        };
+        if placed(&root).is_err() {
             // The directory went away under us (a temp cleaner): start a fresh one.
             root = Self::thread_root(true).map_err(io)?;
-            std::fs::write(root.join("rlvr/stdin"), input.stdin).map_err(io)?;
+            placed(&root).map_err(io)?;
         }
         let dir = root.join("rlvr");
         let mut files = RunFiles { dir, names: Vec::new(), scratch: None, workdir: None };

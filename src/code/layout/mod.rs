@@ -89,6 +89,9 @@ pub struct Resolved {
     pub tests: Value,
     /// The language the layout names (e.g. `verification_info.language`).
     pub language: Option<String>,
+    /// The submission the row ships (a Kattis package's `submission.code`): the sample's
+    /// `completion` when it has none.
+    pub completion: Option<String>,
 }
 
 /// Every dataset layout; detection tries them all and refuses a sample that matches two.
@@ -132,7 +135,7 @@ pub static LAYOUTS: &[Layout] = &[
     Layout {
         name: "codeforces",
         fields: &["official_tests"],
-        doc: "open-r1 codeforces: `official_tests [{input, output}]`, `input_mode`, `generated_checker`",
+        doc: "open-r1 codeforces: `official_tests [{input, output}]`, `input_mode` (`file`: `input.txt` / `output.txt`), `generated_checker` (a Python checker, convention `open_r1`)",
         read: read_codeforces,
     },
     Layout {
@@ -140,6 +143,12 @@ pub static LAYOUTS: &[Layout] = &[
         fields: &["public_tests", "private_tests", "generated_tests"],
         doc: "DeepMind CodeContests: `public_tests` / `private_tests` / `generated_tests` as `{input: [...], output: [...]}`",
         read: read_codecontests,
+    },
+    Layout {
+        name: "kattis",
+        fields: &["problem_yaml", "output_validator"],
+        doc: "Kattis / ICPC problem packages (problemtools): `problem_yaml` (text; `type: interactive` or legacy `validation: custom interactive`), `tests [{name, in, ans}]` (samples given only as `.interaction` files are skipped), `output_validator {files}` (the checker, or the interactor of an interactive problem; Kattis convention), `submission {path, code}` (the program when the row has no `completion`; its language from the file extension)",
+        read: read_kattis,
     },
 ];
 
@@ -189,7 +198,13 @@ pub fn apply(map: &mut Map<String, Value>, limits: &LayoutLimits) -> Result<(), 
     let chosen = match format.as_deref() {
         Some("rlvr") => return Ok(()),
         Some(name) => Some(layout(name).ok_or_else(|| LayoutError::Unknown(name.to_string()))?),
-        None if present(map, "tests") => return Ok(()),
+        // rlvr's own `tests` is an object; a dataset's own `tests` field (a Kattis package's list
+        // of `{name, in, ans}`) is read by its layout.
+        None if map.get("tests").is_some_and(Value::is_object) => return Ok(()),
+        None if present(map, "tests") => match detect(map)? {
+            None => return Ok(()),
+            found => found,
+        },
         None => detect(map)?,
     };
     let Some(chosen) = chosen else { return Ok(()) };
@@ -199,6 +214,11 @@ pub fn apply(map: &mut Map<String, Value>, limits: &LayoutLimits) -> Result<(), 
         && !present(map, "language")
     {
         map.insert("language".into(), Value::String(language));
+    }
+    if let Some(completion) = resolved.completion
+        && !present(map, "completion")
+    {
+        map.insert("completion".into(), Value::String(completion));
     }
     Ok(())
 }
@@ -247,7 +267,7 @@ fn stdio_tests(cases: Vec<(String, String)>) -> Value {
 }
 
 fn python(tests: Value) -> Result<Resolved, LayoutError> {
-    Ok(Resolved { tests, language: None })
+    Ok(Resolved { tests, language: None, completion: None })
 }
 
 // ---------- LiveCodeBench ----------
@@ -520,7 +540,7 @@ fn read_verification_info(map: &Map<String, Value>, _: &LayoutLimits) -> Result<
             });
         }
     };
-    Ok(Resolved { tests, language })
+    Ok(Resolved { tests, language, completion: None })
 }
 
 // ---------- KodCode (pytest) ----------
@@ -551,21 +571,28 @@ fn read_codeforces(map: &Map<String, Value>, _: &LayoutLimits) -> Result<Resolve
     let Value::Array(tests) = tests else {
         return Err(invalid(layout, "official_tests", "must be a list of {input, output}"));
     };
-    match map.get("input_mode").and_then(Value::as_str).unwrap_or("stdio") {
-        "stdio" => {}
-        other => {
-            return Err(LayoutError::Unsupported { layout, what: format!("input_mode `{other}` (file I/O problems)") });
-        }
-    }
+    // open-r1's runner: `input_mode: "file"` reads `input.txt` and writes `output.txt`.
+    let file_io = match map.get("input_mode").and_then(Value::as_str).unwrap_or("stdio") {
+        "stdio" => None,
+        "file" => Some(json!({"input": "input.txt", "output": "output.txt"})),
+        other => return Err(invalid(layout, "input_mode", format!("is `{other}`, not `stdio` or `file`"))),
+    };
     if map.get("interaction_format").is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())) {
-        return Err(LayoutError::Unsupported { layout, what: "an interactive problem (`interaction_format`)".into() });
-    }
-    if map.get("generated_checker").is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())) {
         return Err(LayoutError::Unsupported {
             layout,
-            what: "the checker layout (`generated_checker`, a Python checker)".into(),
+            what: "an interactive problem without its interactor (`interaction_format` is only the statement's \
+                   text; give the interactor as `tests.interactor`)"
+                .into(),
         });
     }
+    // `generated_checker`: a Python checker run as `checker.py input.txt correct_output.txt
+    // solution_output.txt`, printing 1 (accept) or 0 (open-r1 `cf_scoring.py` and its piston runner).
+    let checker = match map.get("generated_checker") {
+        Some(Value::String(code)) if !code.trim().is_empty() => {
+            Some(json!({"language": "python", "code": code, "convention": "open_r1"}))
+        }
+        _ => None,
+    };
     let mut cases = Vec::with_capacity(tests.len());
     for (i, t) in tests.iter().enumerate() {
         let get = |k: &str| t.get(k).ok_or_else(|| invalid(layout, format!("official_tests[{i}].{k}"), "is missing"));
@@ -577,7 +604,14 @@ fn read_codeforces(map: &Map<String, Value>, _: &LayoutLimits) -> Result<Resolve
     if cases.is_empty() {
         return Err(invalid(layout, "official_tests", "holds no test case"));
     }
-    python(stdio_tests(cases))
+    let mut tests = stdio_tests(cases);
+    if let Some(checker) = checker {
+        tests["checker"] = checker;
+    }
+    if let Some(file_io) = file_io {
+        tests["file_io"] = file_io;
+    }
+    python(tests)
 }
 
 // ---------- CodeContests ----------
@@ -607,6 +641,106 @@ fn read_codecontests(map: &Map<String, Value>, _: &LayoutLimits) -> Result<Resol
         return Err(invalid(layout, "public_tests", "no test case in public_tests, private_tests or generated_tests"));
     }
     python(stdio_tests(cases))
+}
+
+// ---------- Kattis problem packages ----------
+
+/// The language of a source file, from its extension (the languages rlvr runs; others by name,
+/// so the verifier's error names them).
+fn language_of_path(path: &str) -> Option<String> {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    Some(
+        match ext.as_str() {
+            "c" => "c",
+            "cc" | "cpp" | "cxx" | "c++" | "cp" => "cpp",
+            "py" | "py3" => "python",
+            "rs" => "rust",
+            other => other,
+        }
+        .to_string(),
+    )
+}
+
+/// A top-level `key: value` of a problem.yaml (only plain scalar values are read).
+fn yaml_scalar<'a>(yaml: &'a str, key: &str) -> Option<&'a str> {
+    yaml.lines().find_map(|line| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let value = rest.split('#').next().unwrap_or("").trim();
+        Some(value.trim_matches(|c| c == '"' || c == '\''))
+    })
+}
+
+fn read_kattis(map: &Map<String, Value>, _: &LayoutLimits) -> Result<Resolved, LayoutError> {
+    let layout = "kattis";
+    let yaml = map.get("problem_yaml").map(|v| text(layout, "problem_yaml", v)).transpose()?.unwrap_or_default();
+    // 2023-07: `type: interactive` (a list of types too); legacy: `validation: custom interactive`.
+    let kind = yaml_scalar(&yaml, "type").unwrap_or("pass-fail");
+    let validation = yaml_scalar(&yaml, "validation").unwrap_or("default");
+    let interactive = kind.contains("interactive") || validation.split_whitespace().any(|w| w == "interactive");
+    if kind.contains("multi-pass")
+        || validation.contains("multi-pass")
+        || kind.contains("scoring")
+        || validation.contains("score")
+    {
+        return Err(LayoutError::Unsupported {
+            layout,
+            what: format!("problem type `{kind}` / validation `{validation}`"),
+        });
+    }
+    for flags in ["validator_flags", "output_validator_flags"] {
+        if yaml_scalar(&yaml, flags).is_some_and(|f| !f.is_empty()) {
+            return Err(LayoutError::Unsupported { layout, what: format!("`{flags}` (validator arguments)") });
+        }
+    }
+    let tests = json_field(layout, "tests", map.get("tests").unwrap_or(&Value::Null))?;
+    let Value::Array(tests) = tests else {
+        return Err(invalid(layout, "tests", "must be a list of {name, in, ans}"));
+    };
+    let mut cases = Vec::with_capacity(tests.len());
+    for (i, t) in tests.iter().enumerate() {
+        // A sample given only as an `.interaction` transcript has no input to run.
+        let Some(input) = t.get("in").filter(|v| !v.is_null()) else { continue };
+        let answer = match t.get("ans") {
+            None | Some(Value::Null) => String::new(),
+            Some(v) => text(layout, &format!("tests[{i}].ans"), v)?,
+        };
+        cases.push((text(layout, &format!("tests[{i}].in"), input)?, answer));
+    }
+    if cases.is_empty() {
+        return Err(invalid(layout, "tests", "has no test with an `in` file"));
+    }
+    let mut tests = stdio_tests(cases);
+    match map.get("output_validator").filter(|v| !v.is_null()) {
+        Some(validator) => {
+            let validator = json_field(layout, "output_validator", validator)?;
+            let files = validator
+                .get("files")
+                .and_then(Value::as_object)
+                .ok_or_else(|| invalid(layout, "output_validator.files", "must be an object of file name to text"))?;
+            let language = files
+                .keys()
+                .filter_map(|name| language_of_path(name))
+                .find(|l| ["cpp", "c", "python", "rust"].contains(&l.as_str()))
+                .ok_or_else(|| invalid(layout, "output_validator.files", "holds no C, C++, Python or Rust source"))?;
+            let program = json!({"language": language, "files": files, "convention": "kattis"});
+            tests[if interactive { "interactor" } else { "checker" }] = program;
+        }
+        None if interactive => {
+            return Err(invalid(
+                layout,
+                "output_validator",
+                "is required: an interactive problem needs its interactor",
+            ));
+        }
+        None => {}
+    }
+    let (mut language, mut completion) = (None, None);
+    if let Some(submission) = map.get("submission").filter(|v| !v.is_null()) {
+        let submission = json_field(layout, "submission", submission)?;
+        language = submission.get("path").and_then(Value::as_str).and_then(language_of_path);
+        completion = submission.get("code").and_then(Value::as_str).map(str::to_string);
+    }
+    Ok(Resolved { tests, language, completion })
 }
 
 #[cfg(test)]
