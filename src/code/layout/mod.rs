@@ -832,10 +832,45 @@ mod tests {
     }
 
     #[test]
-    fn codeforces_checker_and_file_io_are_clear_errors() {
-        let row = json!({"official_tests": [{"input": "1", "output": "1"}], "generated_checker": "def check(): pass"});
-        assert!(matches!(resolve(row), Err(LayoutError::Unsupported { .. })));
-        let row = json!({"official_tests": [{"input": "1", "output": "1"}], "input_mode": "file"});
-        assert!(matches!(resolve(row), Err(LayoutError::Unsupported { .. })));
+    fn codeforces_checker_file_io_and_interaction() {
+        let tests = [json!({"input": "1", "output": "1"})];
+        let map = resolve(json!({"official_tests": tests, "generated_checker": "print(1)"})).unwrap();
+        assert_eq!(map["tests"]["checker"], json!({"language": "python", "code": "print(1)", "convention": "open_r1"}));
+        let map = resolve(json!({"official_tests": tests, "input_mode": "file"})).unwrap();
+        assert_eq!(map["tests"]["file_io"], json!({"input": "input.txt", "output": "output.txt"}));
+        let bad = resolve(json!({"official_tests": tests, "input_mode": "tape"}));
+        assert!(matches!(bad, Err(LayoutError::Invalid { .. })), "{bad:?}");
+        let interactive = resolve(json!({"official_tests": tests, "interaction_format": "Print ? x to ask."}));
+        assert!(matches!(interactive, Err(LayoutError::Unsupported { .. })));
+    }
+
+    /// A Kattis package: the list `tests` is the package's, samples without `in` are skipped, an
+    /// interactive problem's validator is the interactor, the submission is the completion.
+    #[test]
+    fn kattis_packages() {
+        let package = |kind: &str| {
+            json!({"problem_yaml": format!("name: x\n{kind}\n"),
+                "tests": "[{\"name\": \"sample/1\", \"interaction\": \">1\\n\"}, {\"name\": \"secret/1\", \"in\": \"5\\n\", \"ans\": \"\"}]",
+                "output_validator": {"dir": "output_validator", "files": {"validate.cc": "", "validate.h": ""}},
+                "submission": "{\"path\": \"submissions/accepted/a.py\", \"code\": \"print(1)\"}"})
+        };
+        let map = resolve(package("type: interactive")).unwrap();
+        assert_eq!(map["tests"]["stdio"], json!([{"input": "5\n", "output": ""}]));
+        assert_eq!(map["tests"]["interactor"]["convention"], "kattis");
+        assert_eq!(map["tests"]["interactor"]["language"], "cpp");
+        assert_eq!((map["language"].as_str(), map["completion"].as_str()), (Some("python"), Some("print(1)")));
+        let legacy = resolve(package("validation: custom interactive")).unwrap();
+        assert!(legacy["tests"].get("interactor").is_some());
+        let checked = resolve(package("validation: custom")).unwrap();
+        assert!(checked["tests"].get("checker").is_some() && checked["tests"].get("interactor").is_none());
+        assert!(matches!(resolve(package("type: scoring")), Err(LayoutError::Unsupported { .. })));
+        assert!(matches!(
+            resolve(package("validator_flags: float_tolerance 1e-6")),
+            Err(LayoutError::Unsupported { .. })
+        ));
+        // A completion the row carries wins over the packaged submission.
+        let mut own = package("type: interactive");
+        own["completion"] = json!("mine");
+        assert_eq!(resolve(own).unwrap()["completion"], "mine");
     }
 }
