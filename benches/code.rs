@@ -1,6 +1,9 @@
 //! Per-test latency of the code verifier (Python with the Wizer snapshot, C++, Rust), beside native
 //! `python3` per test measured in the same run. Each sample holds `TESTS` stdio tests of an a+b
 //! program, so the time per element is the time per test (builds are cached after the first run).
+//! The unit-test forms hold `TESTS` test functions in one module: a pytest module (the real pytest
+//! in the guest) and a Rust `#[cfg(test)]` module (libtest); an interactive sample holds `TESTS`
+//! stdio tests, each a C++ program linked to a C++ interactor.
 //!
 //! `cargo bench --bench code` (needs `.ci/install-code-runtimes.sh`).
 
@@ -39,6 +42,48 @@ fn sample(language: &str, code: &str) -> Sample {
     .expect("bench sample is valid")
 }
 
+/// `TESTS` pytest test functions against `add`.
+fn pytest_sample() -> Sample {
+    let tests: String =
+        (0..TESTS).map(|i| format!("def test_{i}():\n    assert add({i}, 4) == {}\n\n", i + 4)).collect();
+    Sample::from_json(serde_json::json!({
+        "id": "pytest",
+        "language": "python",
+        "completion": "```python\ndef add(a, b):\n    return a + b\n```",
+        "tests": {"pytest": format!("from solution import add\n\n{tests}")},
+    }))
+    .expect("bench sample is valid")
+}
+
+/// `TESTS` `#[test]` functions against `add`, as HumanEval-Rust writes them.
+fn rust_test_sample() -> Sample {
+    let tests: String =
+        (0..TESTS).map(|i| format!("    #[test]\n    fn t{i}() {{ assert_eq!(add({i}, 4), {}); }}\n", i + 4)).collect();
+    Sample::from_json(serde_json::json!({
+        "id": "rust_test",
+        "language": "rust",
+        "completion": "```rust\nfn add(a: i64, b: i64) -> i64 { a + b }\n```",
+        "tests": {"script": format!("#[cfg(test)]\nmod tests {{\n    use super::*;\n{tests}}}\n")},
+    }))
+    .expect("bench sample is valid")
+}
+
+/// `TESTS` interactive tests: the interactor sends `a b`, the program answers `a+b`.
+fn interactive_sample() -> Sample {
+    let cases: Vec<serde_json::Value> =
+        (0..TESTS).map(|i| serde_json::json!({"input": format!("{i} 4\n"), "output": ""})).collect();
+    let interactor = "#include <cstdio>\nint main(int argc, char** argv){ FILE* in = fopen(argv[1], \"r\"); long long a, b, c; \
+                      if (fscanf(in, \"%lld %lld\", &a, &b) != 2) return 2; printf(\"%lld %lld\\n\", a, b); fflush(stdout); \
+                      if (scanf(\"%lld\", &c) != 1) return 1; return c == a + b ? 0 : 1; }\n";
+    Sample::from_json(serde_json::json!({
+        "id": "interactive",
+        "language": "cpp",
+        "completion": format!("```\n{}```", PROGRAMS[1].1),
+        "tests": {"stdio": cases, "interactor": {"language": "cpp", "code": interactor}},
+    }))
+    .expect("bench sample is valid")
+}
+
 fn bench(c: &mut Criterion) {
     let config = CodeConfig::default();
     let mut group = c.benchmark_group("code_per_test");
@@ -54,6 +99,13 @@ fn bench(c: &mut Criterion) {
             warm.error.or(warm.tests.first().and_then(|t| t.message.clone()))
         );
         group.bench_function(*language, |b| b.iter(|| judge(&s, &config)));
+    }
+    for (name, s) in
+        [("pytest", pytest_sample()), ("rust_test", rust_test_sample()), ("interactive_cpp", interactive_sample())]
+    {
+        let warm = judge(&s, &config);
+        assert_eq!(warm.verdict, Verdict::Correct, "{name}: {:?} {:?}", warm.error, warm.tests.first());
+        group.bench_function(name, |b| b.iter(|| judge(&s, &config)));
     }
     let python = PROGRAMS[0].1;
     group.bench_function("native_python3", |b| {
