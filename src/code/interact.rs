@@ -408,9 +408,12 @@ fn io_error(e: StreamError) -> io::Error {
 
 impl AsyncRead for Reader {
     fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.0.link.read(self.0.side, buf.remaining().max(1)) {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        match self.0.link.read(self.0.side, buf.remaining()) {
             Ok(bytes) => {
-                buf.put_slice(&bytes[..bytes.len().min(buf.remaining())]);
+                buf.put_slice(&bytes);
                 Poll::Ready(Ok(()))
             }
             Err(StreamError::Closed) => Poll::Ready(Ok(())),
