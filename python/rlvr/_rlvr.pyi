@@ -41,7 +41,7 @@ class Engine:
     recipes: a directory of extra recipe files (`*.toml`), added to the built-in ones.
     threads: scoring threads of this engine's own pool (default: the shared pool, one per core).
     limits: math limits (`max_answer_bytes`, `max_depth`, `max_nodes`, `max_integer_bits`,
-        `max_factorial`, `max_list_items`) and code limits (the fields of a sample's `tests.limits`:
+        `max_factorial`, `max_list_items`, `max_intervals`) and code limits (the fields of a sample's `tests.limits`:
         `fuel`, `wall_ms`, `memory_bytes`, ...); an unknown key raises `RlvrError`.
     default_recipe: the recipe of samples that name none (default: `math` with an `answer`,
         `code` with `tests`).

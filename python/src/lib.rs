@@ -36,8 +36,15 @@ static MATH: LazyLock<MathConfig> = LazyLock::new(MathConfig::default);
 
 /// Names of the math limits a `limits` dict may set (the [`MathLimits`] fields); every other key is
 /// a [`CodeLimits`] field.
-const MATH_LIMIT_KEYS: &[&str] =
-    &["max_answer_bytes", "max_depth", "max_nodes", "max_integer_bits", "max_factorial", "max_list_items"];
+const MATH_LIMIT_KEYS: &[&str] = &[
+    "max_answer_bytes",
+    "max_depth",
+    "max_nodes",
+    "max_integer_bits",
+    "max_factorial",
+    "max_list_items",
+    "max_intervals",
+];
 
 /// Converts a Python value to JSON: `None`, `bool`, `int` (beyond 64 bits: the engine's exact
 /// big-integer marker), finite `float`, `str`, `dict` with `str` keys, `list`/`tuple`, and objects
@@ -190,7 +197,8 @@ fn read_limits(limits: &Bound<'_, PyDict>) -> PyResult<(MathLimits, CodeLimits)>
                 "max_nodes" => math.max_nodes = size()?,
                 "max_integer_bits" => math.max_integer_bits = n,
                 "max_factorial" => math.max_factorial = n,
-                _ => math.max_list_items = size()?,
+                "max_list_items" => math.max_list_items = size()?,
+                _ => math.max_intervals = size()?,
             }
         } else {
             let mut path = key.clone();

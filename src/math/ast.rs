@@ -44,6 +44,9 @@ pub enum Constant {
     Infinity,
 }
 
+/// The function name under which `A \setminus B` is kept: `Func(SET_MINUS, Tuple([A, B]))`.
+pub const SET_MINUS: &str = "setminus";
+
 /// One parsed answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {

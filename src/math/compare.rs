@@ -14,7 +14,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::MathConfig;
-use super::ast::{Constant, Expr, RelOp};
+use super::ast::{Constant, Expr, RelOp, SET_MINUS};
 use super::eval::{Env, EvalError, Real, Value, eval, log2_abs};
 
 /// The comparison of one gold with one prediction.
@@ -245,6 +245,7 @@ fn inf_sign(e: &Expr) -> Option<i8> {
 fn interval_like(e: &Expr) -> bool {
     match e {
         Expr::Interval { .. } | Expr::Union(_) => true,
+        Expr::Func(name, _) => name == SET_MINUS,
         Expr::Rel(_, ops) => {
             ops.iter().all(|o| matches!(o, RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge))
                 || (ops.len() == 1 && ops[0] == RelOp::In)
@@ -579,6 +580,10 @@ impl<'a> Comparer<'a> {
         if (interval_like(g) || interval_like(p))
             && let (Some(a), Some(b)) = (self.intervals(g), self.intervals(p))
         {
+            if a.len().max(b.len()) > self.cfg.limits.max_intervals {
+                self.limit("max_intervals");
+                return false;
+            }
             return a.len() == b.len() && self.multiset(&a, &b, &|x, y| self.iv_eq(x, y));
         }
         // Sums, products and scalar multiples of matrices are worked out cell by cell.
@@ -681,6 +686,26 @@ impl<'a> Comparer<'a> {
                 items.iter().map(|x| Iv { lo: x.clone(), hi: x.clone(), lo_closed: true, hi_closed: true }).collect(),
             ),
             Expr::EmptySet => Some(Vec::new()),
+            // `A \setminus \{p, …\}`: the intervals of `A` less each point, decided only when the
+            // points and the finite ends are exact rationals.
+            Expr::Func(name, arg) if name == SET_MINUS => {
+                let Expr::Tuple(sides) = &**arg else { return None };
+                let [from, Expr::Set(points)] = sides.as_slice() else { return None };
+                let mut ivs = self.intervals(from)?;
+                if points.len().max(ivs.len()) > self.cfg.limits.max_intervals {
+                    self.limit("max_intervals");
+                    return None;
+                }
+                for p in points {
+                    let at = self.exact(p)?;
+                    let mut rest = Vec::with_capacity(ivs.len() + 1);
+                    for iv in ivs {
+                        rest.extend(self.without_point(iv, p, &at)?);
+                    }
+                    ivs = rest;
+                }
+                Some(ivs)
+            }
             Expr::Rel(parts, ops) if ops.len() == 1 && ops[0] == RelOp::In => self.intervals(&parts[1]),
             Expr::Rel(parts, ops) => self.inequality(parts, ops),
             _ => None,
@@ -750,6 +775,36 @@ impl<'a> Comparer<'a> {
             }]),
             _ => None,
         }
+    }
+
+    /// The exact rational value of a constant expression.
+    fn exact(&self, e: &Expr) -> Option<BigRational> {
+        if !e.free_symbols().is_empty() {
+            return None;
+        }
+        eval(e, &self.env(&[])).ok()?.as_q().cloned()
+    }
+
+    /// `iv` less the point `p` (value `at`): unchanged, an open end, split in two, or gone.
+    fn without_point(&self, iv: Iv, p: &Expr, at: &BigRational) -> Option<Vec<Iv>> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let side = |end: &Expr| match inf_sign(end) {
+            Some(s) => Some(if s < 0 { Less } else { Greater }),
+            None => Some(self.exact(end)?.cmp(at)),
+        };
+        let (lo, hi) = (side(&iv.lo)?, side(&iv.hi)?);
+        Some(match (lo, hi) {
+            (Greater, _) | (_, Less) => vec![iv],
+            (Equal, _) if !iv.lo_closed => vec![iv],
+            (_, Equal) if !iv.hi_closed => vec![iv],
+            (Equal, Equal) => Vec::new(),
+            (Equal, _) => vec![Iv { lo_closed: false, ..iv }],
+            (_, Equal) => vec![Iv { hi_closed: false, ..iv }],
+            (Less, Greater) => vec![
+                Iv { lo: iv.lo, hi: p.clone(), lo_closed: iv.lo_closed, hi_closed: false },
+                Iv { lo: p.clone(), hi: iv.hi, lo_closed: false, hi_closed: iv.hi_closed },
+            ],
+        })
     }
 
     fn iv_eq(&self, a: &Iv, b: &Iv) -> bool {

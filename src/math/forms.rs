@@ -13,6 +13,7 @@
 //! | prose wrappers `\text{only } x=0`, `x=0 \text{ only}` | `x=0` |
 //! | a "for all" tail, `f(x)=x \text{ for all } x`, `\forall x` | `f(x)=x` |
 //! | set-builder `\{x \mid P\}`, `\{x : P\}`, `\{x \in \mathbb{R} \vert P\}` | `P` |
+//! | set-builder less a finite set, `\{x : P\} \setminus \{-6\}` | `\left(P\right) \setminus \{-6\}` |
 //! | `\lor`/`\vee`, `\land`/`\wedge` | `\text{ or }`, `\text{ and }` |
 //! | `x > a \text{ and } x < b` (both bounds of one variable) | `a < x < b` |
 //! | `A \approx 1.36` on a gold ([`gold_exact_part`]) | `A` |
@@ -52,6 +53,11 @@ static FOR_ALL: LazyLock<Regex> = LazyLock::new(|| {
 static SET_BUILDER: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"^\s*\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?\s*[RZNQ]\s*\}?\s*)?(?:\\mid|\\vert|\||:|\\colon)\s*((?:[^\\]|\\[^}])*?)\s*\\\}\s*$",
+    )
+});
+static SET_BUILDER_MINUS: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^\s*\\\{\s*([A-Za-z])\s*(?:\\in\s*\\mathbb\s*\{?\s*[RZNQ]\s*\}?\s*)?(?:\\mid|\\vert|\||:|\\colon)\s*((?:[^\\]|\\[^}])*?)\s*\\\}\s*(?:\\setminus|\\smallsetminus)\s*(\\\{(?:[^\\]|\\[^}])*\\\})\s*$",
     )
 });
 static OR_AND: LazyLock<Regex> = LazyLock::new(|| re(r"\\(lor|vee|land|wedge)\b"));
@@ -149,7 +155,13 @@ pub(crate) fn rewrite(src: &str) -> Cow<'_, str> {
     let for_all = has(&t, "for") || has(&t, "\\forall");
     t = step(t, for_all, |s| replaced(&FOR_ALL, s, "").filter(|r| !r.trim().is_empty()));
     let set = has(&t, "\\{");
-    t = step(t, set, |s| SET_BUILDER.captures(s).map(|c| c[2].to_string()));
+    t = step(t, set, |s| {
+        // `\{x \mid P\} \setminus \{…\}` keeps its difference, with `P` in parentheses.
+        if let Some(c) = SET_BUILDER_MINUS.captures(s) {
+            return Some(format!("\\left({}\\right) \\setminus {}", &c[2], &c[3]));
+        }
+        SET_BUILDER.captures(s).map(|c| c[2].to_string())
+    });
     let logic = has(&t, "\\l") || has(&t, "\\v") || has(&t, "\\w");
     t = step(t, logic, |s| {
         let mut changed = false;
@@ -190,6 +202,7 @@ mod tests {
             &ONLY,
             &FOR_ALL,
             &SET_BUILDER,
+            &SET_BUILDER_MINUS,
             &OR_AND,
             &AND_CHAIN,
             &APPROX_TAIL,

@@ -116,6 +116,8 @@ pub enum Tok {
     Rel(RelOp),
     /// `\cup`
     Cup,
+    /// `\setminus` (set difference)
+    SetMinus,
     /// `&`
     Amp,
     /// `\\`
@@ -679,6 +681,7 @@ impl Lexer<'_> {
             }
             "rceil" | "rfloor" => Tok::RParen,
             "cup" => Tok::Cup,
+            "setminus" | "smallsetminus" => Tok::SetMinus,
             "lbrace" => Tok::LSet,
             "rbrace" => Tok::RSet,
             "langle" => Tok::LParen,

@@ -112,6 +112,10 @@ pub struct MathLimits {
     pub max_factorial: u64,
     /// Most answers in one list or set (default 1 000; more: `limit_exceeded`).
     pub max_list_items: usize,
+    /// Most intervals in one side of an interval comparison, and most points taken out by one
+    /// `\setminus` (default 256; more: `limit_exceeded`), so a union of thousands of pieces cannot
+    /// cost seconds.
+    pub max_intervals: usize,
 }
 
 impl Default for MathLimits {
@@ -123,6 +127,7 @@ impl Default for MathLimits {
             max_integer_bits: 1 << 20,
             max_factorial: 20_000,
             max_list_items: 1_000,
+            max_intervals: 256,
         }
     }
 }

@@ -16,7 +16,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 use regex::Regex;
 
-use super::ast::{Constant, Expr, Number, Written};
+use super::ast::{Constant, Expr, Number, SET_MINUS, Written};
 use super::lexer::{NumLit, RelOp, Tok, tokenize};
 use super::{MathError, MathLimits};
 
@@ -699,16 +699,27 @@ impl<'a> Parser<'a> {
         Ok(Expr::Ratio(parts))
     }
 
+    /// `\cup` and `\setminus`, one precedence, left to right. `A \setminus B` is a set difference,
+    /// `Func(SET_MINUS, (A, B))`: the comparison reads it as intervals less the points of a finite `B`.
     fn union(&mut self) -> Result<Expr, MathError> {
-        let first = self.add()?;
-        if self.peek() != Some(&Tok::Cup) {
-            return Ok(first);
+        let mut acc = self.add()?;
+        loop {
+            if self.eat(&Tok::Cup) {
+                let next = self.add()?;
+                acc = match acc {
+                    Expr::Union(mut parts) => {
+                        parts.push(next);
+                        Expr::Union(parts)
+                    }
+                    other => Expr::Union(vec![other, next]),
+                };
+            } else if self.eat(&Tok::SetMinus) {
+                let next = self.add()?;
+                acc = Expr::Func(SET_MINUS.into(), Box::new(Expr::Tuple(vec![acc, next])));
+            } else {
+                return Ok(acc);
+            }
         }
-        let mut parts = vec![first];
-        while self.eat(&Tok::Cup) {
-            parts.push(self.add()?);
-        }
-        Ok(Expr::Union(parts))
     }
 
     fn add(&mut self) -> Result<Expr, MathError> {

@@ -137,6 +137,18 @@ fn max_list_items_boundary() {
     assert_eq!(equivalent("1,2,3,4", "4,3,2,1", &cfg).verdict, Verdict::LimitExceeded);
 }
 
+/// A set difference: at `max_intervals` points it is decided, one more is a typed limit.
+#[test]
+fn max_intervals_boundary() {
+    let cfg = MathConfig { limits: MathLimits { max_intervals: 4, ..limits() }, ..MathConfig::default() };
+    let (three, union4) = ("(0,9) \\setminus \\{1,2,3\\}", "(0,1)\\cup(1,2)\\cup(2,3)\\cup(3,9)");
+    assert_eq!(equivalent(union4, three, &cfg).verdict, Verdict::Correct);
+    let (four, union5) = ("(0,9) \\setminus \\{1,2,3,4\\}", "(0,1)\\cup(1,2)\\cup(2,3)\\cup(3,4)\\cup(4,9)");
+    assert_eq!(equivalent(union5, four, &cfg).verdict, Verdict::LimitExceeded);
+    let five = "(0,9) \\setminus \\{1,2,3,4,5\\}";
+    assert_eq!(equivalent("(0,9)", five, &cfg).verdict, Verdict::LimitExceeded);
+}
+
 #[test]
 fn pm_expansion_limit() {
     // Four `\pm` give 16 alternatives (the cap); five give a typed limit.
