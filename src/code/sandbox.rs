@@ -10,7 +10,8 @@
 //!
 //! What the guest sees: its arguments; stdin as the read-only regular file `/.rlvr/stdin` (the
 //! guest runtime moves it to fd 0, so `fstat(0).st_size` is its true size); stdout and stderr as
-//! memory pipes whose caps are checked as bytes arrive; read-only runtime files (the Python stdlib)
+//! memory pipes whose caps are checked as bytes arrive (the two guests of an interactive test read
+//! and write each other's pipes instead, [`Sandbox::run_linked`]); read-only runtime files (the Python stdlib)
 //! and nothing else: no environment, no host files, no network. Clocks are virtual (they start at
 //! a fixed date and advance 1 µs per reading plus any `sleep`), and randomness is a fixed-seed
 //! generator, so a verdict never varies between runs. `sleep` returns at once and adds its duration
