@@ -33,7 +33,7 @@
 //! | convention | interactor argv | files | accepts |
 //! |---|---|---|---|
 //! | `rlvr` (default) | `input answer` | | exit 0 |
-//! | `testlib` | `input tout` | writes `tout`, judged by `checker` when one is given | exit 0 (1 WA, 2/4 PE, 7 points, 3 FAIL) |
+//! | `testlib` | `input tout answer` | writes `tout`, judged by `checker` when one is given | exit 0 (1 WA, 2/4 PE, 7 points, 3 FAIL) |
 //! | `kattis` | `input answer feedback_dir/` | feedback files quoted in the message | exit 42 (43 WA) |
 
 use std::collections::VecDeque;
