@@ -89,22 +89,17 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("code_per_test");
     group.throughput(Throughput::Elements(TESTS as u64));
     group.sample_size(10);
-    for (language, code) in PROGRAMS {
-        let s = sample(language, code);
+    let forms =
+        [("pytest", pytest_sample()), ("rust_test", rust_test_sample()), ("interactive_cpp", interactive_sample())];
+    let stdio = PROGRAMS.iter().map(|(language, code)| (*language, sample(language, code)));
+    for (name, s) in stdio.chain(forms) {
         let warm = judge(&s, &config);
         assert_eq!(
             warm.verdict,
             Verdict::Correct,
-            "{language}: {:?}",
+            "{name}: {:?}",
             warm.error.or(warm.tests.first().and_then(|t| t.message.clone()))
         );
-        group.bench_function(*language, |b| b.iter(|| judge(&s, &config)));
-    }
-    for (name, s) in
-        [("pytest", pytest_sample()), ("rust_test", rust_test_sample()), ("interactive_cpp", interactive_sample())]
-    {
-        let warm = judge(&s, &config);
-        assert_eq!(warm.verdict, Verdict::Correct, "{name}: {:?} {:?}", warm.error, warm.tests.first());
         group.bench_function(name, |b| b.iter(|| judge(&s, &config)));
     }
     let python = PROGRAMS[0].1;

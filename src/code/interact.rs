@@ -51,7 +51,7 @@ use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, Stream
 use super::checker::{self, Convention};
 use super::lang::Program;
 use super::sandbox::{Exit, LimitKind, RUN_THREAD_STACK, RunInput, RunOutput, Sandbox, Workdir};
-use super::{CodeLimits, Decision, TestResult, TestVerdict, admission, compile};
+use super::{CodeLimits, Decision, TestResult, TestVerdict, admission};
 
 /// One end of a [`Link`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -535,23 +535,13 @@ pub(super) fn run_test(
     let (program_out, interactor_out) = runs?;
     let first = link.first_exit();
     let mut points = None;
-    let (verdict, limit, message) = decide(convention, &program_out, &interactor_out, first, |tout| {
+    let decision = decide(convention, &program_out, &interactor_out, first, |tout| {
         let Some(checker) = checker else { return Ok(None) };
         let outcome = checker::check(sandbox, checker, Convention::Testlib, &input, tout, &answer, limits)?;
         points = outcome.points;
         Ok(Some((outcome.verdict, outcome.message)))
     })?;
-    Ok(TestResult {
-        index,
-        verdict,
-        limit,
-        message,
-        fuel: program_out.fuel,
-        wall_ms: program_out.wall.as_secs_f64() * 1e3,
-        peak_memory: program_out.peak_memory,
-        stderr_tail: compile::tail(&String::from_utf8_lossy(&program_out.stderr), 1000),
-        points,
-    })
+    Ok(TestResult::of_run(index, decision, &program_out, points))
 }
 
 /// Where a testlib interactor writes `tout` (a fresh writable directory of its run).

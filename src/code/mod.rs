@@ -652,20 +652,27 @@ fn run_test(
         Suite::Call { expected, .. } => call_verdict(&out, index, &expected[index], &spec.compare),
         Suite::Script { .. } | Suite::Pytest(_) => script_verdict(&out, program.entry),
     };
-    Ok(TestResult {
-        index,
-        verdict,
-        limit,
-        message,
-        fuel: out.fuel,
-        wall_ms: out.wall.as_secs_f64() * 1e3,
-        peak_memory: out.peak_memory,
-        stderr_tail: compile::tail(&String::from_utf8_lossy(&out.stderr), 1000),
-        points,
-    })
+    Ok(TestResult::of_run(index, (verdict, limit, message), &out, points))
 }
 
 type Decision = (TestVerdict, Option<LimitKind>, Option<String>);
+
+impl TestResult {
+    /// Test `index`'s result: its decision, with the costs and stderr of the program's run `out`.
+    fn of_run(index: usize, (verdict, limit, message): Decision, out: &RunOutput, points: Option<f64>) -> TestResult {
+        TestResult {
+            index,
+            verdict,
+            limit,
+            message,
+            fuel: out.fuel,
+            wall_ms: out.wall.as_secs_f64() * 1e3,
+            peak_memory: out.peak_memory,
+            stderr_tail: compile::tail(&String::from_utf8_lossy(&out.stderr), 1000),
+            points,
+        }
+    }
+}
 
 fn limit_decision(limit: LimitKind, out: &RunOutput) -> Decision {
     let verdict = match limit {
